@@ -1,0 +1,93 @@
+"""The Typer application and the one place where exceptions become exit codes and messages."""
+
+from __future__ import annotations
+
+import sys
+from enum import IntEnum
+
+import typer
+from rich.console import Console
+
+from rempart import __version__
+from rempart.errors import RempartError
+
+app = typer.Typer(
+    name="rempart",
+    help="Ransomware response kit: triage a share, and (soon) guard, contain, investigate, recover.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FOUND = 1  # done, and something needs attention
+    ERROR = 2  # usage or environment error
+
+
+_state = {"traceback": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rempart {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """rempart: stop, contain, assess, investigate, decide, recover, communicate."""
+    _state["traceback"] = traceback
+
+
+def _register_commands() -> None:
+    # Imported for their side effect of adding commands to `app`.
+    from rempart.cli import scan  # noqa: F401
+
+    try:
+        from rempart.cli import exercise  # noqa: F401
+    except ImportError as exc:  # the exercise extra (document libraries) is not installed
+        _missing_exercise = str(exc)
+
+        @app.command("exercise", help="Practice shares and safe attacks (needs rempart[exercise]).")
+        def _exercise_missing() -> None:
+            raise RempartError(
+                f"the exercise commands need extra libraries ({_missing_exercise})",
+                hint="pip install 'rempart[exercise]'",
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map errors to exit codes."""
+    _register_commands()
+    err = Console(stderr=True)
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except RempartError as exc:
+        if _state["traceback"]:
+            err.print_exception()
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted: run the same command with --resume to carry on")
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        return 130
+    except Exception as exc:  # noqa: BLE001  # click usage errors carry their own message
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show(file=sys.stderr)
+            return ExitStatus.ERROR
+        raise
+    # click returns the code of a `typer.Exit` instead of raising it when not standalone
+    return rc if isinstance(rc, int) else ExitStatus.OK

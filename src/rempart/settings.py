@@ -1,0 +1,46 @@
+"""Settings declared once, each with its default and its help text."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+DB = Setting(
+    "db",
+    "REMPART_DB",
+    "sqlite:///rempart.db",
+    "Incident store URL: a SQLite file (default, in the current folder) or postgresql://...",
+)
+NOTES_DIR = Setting(
+    "notes_dir",
+    "REMPART_NOTES_DIR",
+    "",
+    "Folder of known ransom notes (<family>/<note>) that sharpens family identification.",
+)
+
+SETTINGS = (DB, NOTES_DIR)
+
+
+def resolve(setting: Setting, given: str | None = None) -> str:
+    """The value from the command line, else the environment, else the default."""
+    if given:
+        return given
+    return os.environ.get(setting.env) or setting.default
+
+
+def db_url(given: str | None = None) -> str:
+    """The store URL; a bare path is taken as a SQLite file."""
+    url = resolve(DB, given)
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    return url
