@@ -7,13 +7,14 @@ from enum import IntEnum
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rempart import __version__
 from rempart.errors import RempartError
 
 app = typer.Typer(
     name="rempart",
-    help="Ransomware response kit: triage a share, and (soon) guard, contain, investigate, recover.",
+    help="Ransomware response kit: triage a share; guard, contain, investigate, recover to come.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -47,7 +48,10 @@ def _root(
 
 
 def _register_commands() -> None:
-    # Imported for their side effect of adding commands to `app`.
+    # Imported for their side effect of adding commands to `app`; runs once.
+    if _state.get("registered"):
+        return
+    _state["registered"] = True
     from rempart.cli import scan  # noqa: F401
 
     try:
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except RempartError as exc:
         if _state["traceback"]:
             err.print_exception()
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted: run the same command with --resume to carry on")
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 130
-    except Exception as exc:  # noqa: BLE001  # click usage errors carry their own message
+    except Exception as exc:  # click usage errors carry their own message; others re-raise
         import click
 
         if isinstance(exc, click.ClickException):

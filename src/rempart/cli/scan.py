@@ -1,10 +1,147 @@
-"""`rempart scan`: triage a share (placeholder until the scanner lands)."""
+"""`rempart scan ROOT`: triage every file of a share, folder or mounted image."""
 
 from __future__ import annotations
 
-from rempart.cli._app import app
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from rempart import settings
+from rempart.cli._app import ExitStatus, app
+from rempart.errors import UsageError
+from rempart.store import open_store
+from rempart.triage import export, scanner
+from rempart.triage._persist import refuse_inside
+from rempart.triage.verdicts import Verdict
+
+
+class HashMode(StrEnum):
+    sha256 = "sha256"
+    none = "none"
+
+
+class Lang(StrEnum):
+    fr = "fr"
+    en = "en"
+
+
+ATTENTION = {
+    Verdict.ENCRYPTED,
+    Verdict.PARTIALLY_ENCRYPTED,
+    Verdict.RANSOM_NOTE,
+    Verdict.SUSPICIOUS,
+}
 
 
 @app.command()
-def scan() -> None:
-    """Triage every file under ROOT."""
+def scan(
+    root: Path = typer.Argument(..., help="Folder, share or mounted image to triage (read only)."),
+    incident: str = typer.Option("default", "--incident", help="Incident the scan belongs to."),
+    jsonl: Path | None = typer.Option(None, "--jsonl", help="Write one JSON object per file."),
+    html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
+    workers: int = typer.Option(0, "--workers", min=0, help="Worker processes (0: one per core)."),
+    hash_mode: HashMode = typer.Option(HashMode.sha256, "--hash", help="Hash every file, or not."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Carry on the last unfinished scan of ROOT."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine summary on stdout."),
+    lang: Lang = typer.Option(Lang.fr, "--lang", help="Language of the HTML report."),
+    db: str | None = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env),
+) -> None:
+    """Triage every file under ROOT: intact, encrypted (fully or partly), ransom note..."""
+    if not root.is_dir():
+        raise UsageError(f"ROOT must be a directory: {root}")
+    url = settings.db_url(db)
+    outputs = [p for p in (jsonl, html) if p]
+    if url.startswith("sqlite:///"):
+        outputs.append(Path(url.removeprefix("sqlite:///")))
+    refuse_inside(root, outputs)
+    engine = open_store(url)
+    options = scanner.ScanOptions(workers=workers, hash=hash_mode.value)
+    err = Console(stderr=True)
+    show = not as_json and err.is_terminal
+    with _progress(err, show) as (bar, task):
+
+        def tick(files: int, size: int) -> None:
+            bar.update(task, completed=files, description=f"scanning: {files:,} files")
+
+        run = scanner.scan(
+            engine,
+            root,
+            incident=incident,
+            options=options,
+            resume=resume,
+            progress=tick if show else None,
+        )
+    summary = export.summarise(engine, run.scan_id)
+    if jsonl:
+        export.write_jsonl(engine, run.scan_id, jsonl)
+    if html:
+        from rempart.report import render_html
+
+        html.write_text(render_html(summary, lang=lang.value), encoding="utf-8")
+    if as_json:
+        sys.stdout.write(json.dumps(_machine(summary, run, jsonl, html), default=str) + "\n")
+    else:
+        from rempart.report import render_terminal
+
+        render_terminal(summary, Console())
+        for label, path in (("JSONL", jsonl), ("HTML report", html)):
+            if path:
+                Console().print(f"{label}: {path.resolve()}", highlight=False)
+    if run.status == "interrupted":
+        err.print("interrupted: run the same command with --resume to carry on")
+        raise typer.Exit(130)
+    found = any(summary.by_verdict.get(v.value) for v in ATTENTION)
+    raise typer.Exit(ExitStatus.FOUND if found else ExitStatus.OK)
+
+
+def _machine(
+    summary: export.ScanSummary, run: scanner.ScanRun, jsonl: Path | None, html: Path | None
+) -> dict[str, object]:
+    window = summary.window
+    return {
+        "scan_id": summary.scan_id,
+        "incident": summary.incident,
+        "root": summary.root,
+        "status": summary.status,
+        "files": summary.total_files,
+        "bytes": summary.total_bytes,
+        "new_files": run.files,
+        "by_verdict": summary.by_verdict,
+        "by_family": summary.by_family,
+        "by_folder": summary.by_folder,
+        "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
+        "notes": [
+            {"path": n.path, "family": n.family, "indicators": n.indicators} for n in summary.notes
+        ],
+        "jsonl": str(jsonl.resolve()) if jsonl else None,
+        "html": str(html.resolve()) if html else None,
+    }
+
+
+class _progress:
+    """A Rich progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, console: Console, show: bool) -> None:
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not show,
+            transient=True,
+        )
+
+    def __enter__(self) -> tuple[Progress, int]:
+        self.bar.start()
+        return self.bar, self.bar.add_task("walking", total=None)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()

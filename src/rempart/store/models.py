@@ -1,0 +1,102 @@
+"""The incident store's tables (SQLAlchemy 2 declarative models).
+
+Paths are kept as the raw bytes found on disk (`path`), with a display form beside them
+(`path_text`, undecodable bytes shown as \\xNN): evidence is kept as found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    scans: Mapped[list[Scan]] = relationship(back_populates="incident")
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    root: Mapped[str] = mapped_column(Text)
+    root_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    #: running (or killed while running), interrupted, done
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    options: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    incident: Mapped[Incident] = relationship(back_populates="scans")
+
+
+class ScanFile(Base):
+    __tablename__ = "scan_files"
+    __table_args__ = (
+        # A digest, not the path: index entries are bounded (PostgreSQL: ~2.7 KB) and paths
+        # 5,000 levels deep are not.
+        UniqueConstraint("scan_id", "path_key", name="uq_scan_files_path"),
+        Index("ix_scan_files_verdict", "scan_id", "verdict"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    path: Mapped[bytes] = mapped_column(LargeBinary)  # relative to the root, raw bytes
+    path_key: Mapped[bytes] = mapped_column(LargeBinary(20))  # sha1 of `path`
+    path_text: Mapped[str] = mapped_column(Text)
+    top: Mapped[str] = mapped_column(Text)  # top-level folder, "." for files at the root
+    verdict: Mapped[str] = mapped_column(String(24))
+    format: Mapped[str] = mapped_column(String(40))
+    family: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of strings
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: confidence, indicators
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+def path_key(path: bytes) -> bytes:
+    """The fixed-size key that makes a path unique within a scan."""
+    return hashlib.sha1(path, usedforsecurity=False).digest()
+
+
+class ScanDir(Base):
+    """A directory whose every entry is stored: a resumed scan skips it."""
+
+    __tablename__ = "scan_dirs"
+    __table_args__ = (UniqueConstraint("scan_id", "path_key", name="uq_scan_dirs_path"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    path: Mapped[bytes] = mapped_column(LargeBinary)
+    path_key: Mapped[bytes] = mapped_column(LargeBinary(20))  # sha1 of `path`

@@ -1,0 +1,152 @@
+"""Scan rows into the incident store: one writer, batched transactions, idempotent inserts.
+
+Every row is keyed by (scan, path digest) and inserted with "on conflict do nothing", so a
+resumed scan that classifies a file again never counts it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from rempart.errors import ScanError
+from rempart.store.models import Incident, Scan, ScanDir, ScanFile, path_key, utcnow
+from rempart.triage.rows import Row
+
+
+def display(path: bytes) -> str:
+    """A path for people: UTF-8 where it decodes, \\xNN for the bytes that do not."""
+    return path.decode("utf-8", "backslashreplace")
+
+
+def incident_id(engine: Engine, key: str) -> int:
+    """The id of the incident called `key`, created when new."""
+    with engine.begin() as conn:
+        found = conn.scalar(select(Incident.id).where(Incident.key == key))
+        if found is not None:
+            return int(found)
+        return int(
+            conn.execute(insert(Incident).values(key=key, title=key)).inserted_primary_key[0]
+        )
+
+
+def start_scan(engine: Engine, incident: int, root: bytes, options: dict[str, object]) -> int:
+    with engine.begin() as conn:
+        res = conn.execute(
+            insert(Scan).values(
+                incident_id=incident,
+                root=display(root),
+                root_bytes=root,
+                status="running",
+                options=json.dumps(options),
+            )
+        )
+        return int(res.inserted_primary_key[0])
+
+
+def resumable(engine: Engine, incident: int, root: bytes) -> int:
+    """The newest unfinished scan of this root in this incident."""
+    with engine.connect() as conn:
+        found = conn.scalar(
+            select(Scan.id)
+            .where(Scan.incident_id == incident, Scan.root_bytes == root, Scan.status != "done")
+            .order_by(Scan.id.desc())
+            .limit(1)
+        )
+    if found is None:
+        raise ScanError(
+            f"no unfinished scan of {display(root)} to resume in this incident",
+            hint="run the scan without --resume",
+        )
+    return int(found)
+
+
+def set_status(engine: Engine, scan_id: int, status: str) -> None:
+    values: dict[str, object] = {"status": status}
+    if status == "done":
+        values["finished_at"] = utcnow()
+    with engine.begin() as conn:
+        conn.execute(update(Scan).where(Scan.id == scan_id).values(**values))
+
+
+def done_dirs(engine: Engine, scan_id: int) -> set[bytes]:
+    with engine.connect() as conn:
+        return {
+            bytes(p) for p in conn.scalars(select(ScanDir.path).where(ScanDir.scan_id == scan_id))
+        }
+
+
+def count_files(engine: Engine, scan_id: int) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).where(ScanFile.scan_id == scan_id)) or 0)
+
+
+def _insert(conn: Connection, table: type[ScanFile] | type[ScanDir]) -> object:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=["scan_id", "path_key"])
+
+
+class Writer:
+    """Buffers rows and finished directories; writes them in one transaction per flush."""
+
+    def __init__(self, engine: Engine, scan_id: int, flush_every: int = 2000) -> None:
+        self.engine = engine
+        self.scan_id = scan_id
+        self.flush_every = flush_every
+        self.rows: list[dict[str, object]] = []
+        self.dirs: list[dict[str, object]] = []
+
+    def add(self, rows: Iterable[Row]) -> None:
+        sid = self.scan_id
+        for r in rows:
+            self.rows.append(
+                {
+                    "scan_id": sid,
+                    "path": r.path,
+                    "path_key": path_key(r.path),
+                    "path_text": display(r.path),
+                    "top": display(r.path.split(b"/", 1)[0]) if b"/" in r.path else ".",
+                    "verdict": r.verdict,
+                    "format": r.format,
+                    "family": r.family,
+                    "size": r.size,
+                    "mtime_ns": r.mtime_ns,
+                    "sha256": r.sha256,
+                    "evidence": json.dumps(list(r.evidence)),
+                    "note": r.note,
+                    "confidence": r.confidence,
+                }
+            )
+        if len(self.rows) >= self.flush_every:
+            self.flush()
+
+    def dir_done(self, rel: bytes) -> None:
+        self.dirs.append({"scan_id": self.scan_id, "path": rel, "path_key": path_key(rel)})
+
+    def flush(self) -> None:
+        if not self.rows and not self.dirs:
+            return
+        with self.engine.begin() as conn:
+            if self.rows:
+                conn.execute(_insert(conn, ScanFile), self.rows)  # type: ignore[arg-type]
+            if self.dirs:  # after their files: a directory is done only once they are stored
+                conn.execute(_insert(conn, ScanDir), self.dirs)  # type: ignore[arg-type]
+        self.rows.clear()
+        self.dirs.clear()
+
+
+def refuse_inside(root: Path, outputs: Iterable[Path]) -> None:
+    """Evidence is sacred: refuse to write a store, JSONL or report inside the scanned tree."""
+    real_root = Path(os.path.realpath(root))
+    for out in outputs:
+        real = Path(os.path.realpath(out))
+        if real == real_root or real_root in real.parents:
+            raise ScanError(
+                f"refusing to write {out} inside the tree being scanned ({root})",
+                hint="write the store, JSONL and report somewhere else (--db, --jsonl, --html)",
+            )

@@ -1,0 +1,189 @@
+"""Run a scan: walk the tree, classify files in worker processes, persist, resume.
+
+The walk and the store stay in this process (one writer); classification runs in a pool
+of processes fed a bounded number of batches, so memory stays flat however large the tree.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from rempart.triage import _persist, walk
+from rempart.triage._worker import Worker, init_process, run_batch
+from rempart.triage.context import apply_context
+from rempart.triage.rows import Row
+
+Progress = Callable[[int, int], None]  # (files stored so far, bytes)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    workers: int = 0  # 0: one per core
+    hash: str = "sha256"  # or "none"
+    hash_max: int = 1 << 30  # larger files are sampled, not hashed
+    batch: int = 128
+
+    @property
+    def processes(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ScanRun:
+    scan_id: int
+    status: str  # "done" or "interrupted"
+    files: int  # files stored by this run (a resumed run counts only new ones)
+
+
+def scan(
+    engine: Engine,
+    root: Path,
+    *,
+    incident: str = "default",
+    options: ScanOptions | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> ScanRun:
+    """Scan `root` into the store; on Ctrl-C the scan is marked interrupted and can resume."""
+    options = options or ScanOptions()
+    root_b = os.fsencode(os.path.abspath(root))
+    root_fd = walk.open_root(root_b)
+    try:
+        inc = _persist.incident_id(engine, incident)
+        if resume:
+            scan_id = _persist.resumable(engine, inc, root_b)
+            _persist.set_status(engine, scan_id, "running")
+        else:
+            scan_id = _persist.start_scan(engine, inc, root_b, asdict(options))
+        skip = _persist.done_dirs(engine, scan_id) if resume else set()
+        before = _persist.count_files(engine, scan_id)
+        writer = _persist.Writer(engine, scan_id)
+        counter = _Counter(progress)
+        try:
+            listings = _todo(walk.walk(root_fd, batch=options.batch), skip, writer, counter)
+            if options.processes == 1:
+                _run_inline(root_b, options, listings, writer, counter)
+            else:
+                _run_pool(root_b, options, listings, writer, counter)
+            writer.flush()
+        except KeyboardInterrupt:
+            writer.flush()
+            _persist.set_status(engine, scan_id, "interrupted")
+            return ScanRun(scan_id, "interrupted", _persist.count_files(engine, scan_id) - before)
+        apply_context(engine, scan_id)
+        _persist.set_status(engine, scan_id, "done")
+        return ScanRun(scan_id, "done", _persist.count_files(engine, scan_id) - before)
+    finally:
+        os.close(root_fd)
+
+
+class _Counter:
+    def __init__(self, progress: Progress | None) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.progress = progress
+
+    def add(self, rows: list[Row]) -> None:
+        self.files += len(rows)
+        self.bytes += sum(r.size for r in rows)
+        if self.progress:
+            self.progress(self.files, self.bytes)
+
+
+def _todo(
+    listings: Iterator[walk.Listing], skip: set[bytes], writer: _persist.Writer, counter: _Counter
+) -> Iterator[walk.Listing]:
+    """Store what needs no reading (symlinks, FIFOs...) and pass on the files to classify."""
+    for listing in listings:
+        if listing.rel in skip:
+            continue
+        if listing.others:
+            rows = [
+                Row(o.rel, "unreadable", o.kind, None, o.size, o.mtime_ns, None, (o.reason,))
+                for o in listing.others
+            ]
+            writer.add(rows)
+            counter.add(rows)
+        yield listing
+
+
+def _finish(listing: walk.Listing, rows: list[Row], writer: _persist.Writer, c: _Counter) -> None:
+    writer.add(rows)
+    c.add(rows)
+    if listing.last:
+        writer.dir_done(listing.rel)
+
+
+def _run_inline(
+    root: bytes,
+    options: ScanOptions,
+    listings: Iterator[walk.Listing],
+    writer: _persist.Writer,
+    counter: _Counter,
+) -> None:
+    worker = Worker(root, options.hash, options.hash_max)
+    for listing in listings:
+        _finish(listing, worker.batch(listing.rel, listing.files), writer, counter)
+
+
+def _run_pool(
+    root: bytes,
+    options: ScanOptions,
+    listings: Iterator[walk.Listing],
+    writer: _persist.Writer,
+    counter: _Counter,
+) -> None:
+    # Batches of one directory may finish out of order: a directory is done when its last
+    # listing and every earlier one are stored.
+    pending: dict[bytes, int] = {}
+    last_seen: set[bytes] = set()
+    inflight: dict[Future[list[Row]], walk.Listing] = {}
+    limit = options.processes * 4
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding DB connections
+    pool = ProcessPoolExecutor(
+        options.processes,
+        mp_context=ctx,
+        initializer=init_process,
+        initargs=(root, options.hash, options.hash_max),
+    )
+
+    def collect(futures: set[Future[list[Row]]]) -> None:
+        for fut in futures:
+            listing = inflight.pop(fut)
+            rows = fut.result()
+            writer.add(rows)
+            counter.add(rows)
+            pending[listing.rel] -= 1
+            if pending[listing.rel] == 0 and listing.rel in last_seen:
+                del pending[listing.rel]
+                last_seen.discard(listing.rel)
+                writer.dir_done(listing.rel)
+
+    try:
+        for listing in listings:
+            if not listing.files:
+                if listing.last and not pending.get(listing.rel):
+                    pending.pop(listing.rel, None)
+                    writer.dir_done(listing.rel)
+                elif listing.last:
+                    last_seen.add(listing.rel)
+                continue
+            pending[listing.rel] = pending.get(listing.rel, 0) + 1
+            if listing.last:
+                last_seen.add(listing.rel)
+            inflight[pool.submit(run_batch, listing.rel, listing.files)] = listing
+            if len(inflight) >= limit:
+                done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
+                collect(done)
+        while inflight:
+            done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
+            collect(done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
