@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _procmem import run_measured  # noqa: E402
+from _procmem import run_measured
 
 RE = str(Path(sys.executable).parent / "rempart")
 

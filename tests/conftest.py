@@ -99,6 +99,7 @@ class PostgresServer:
             ),
             capture_output=True,
             cwd="/tmp",
+            check=False,  # already stopped is fine: we are cleaning up
         )
         shutil.rmtree(self.dir, ignore_errors=True)
 

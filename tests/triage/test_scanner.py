@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -153,11 +154,13 @@ def test_zip_bomb_is_not_inflated(tmp_path: Path) -> None:
     root.mkdir()
     import zipfile
 
-    with zipfile.ZipFile(root / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
-        with z.open("zeros.bin", "w", force_zip64=True) as member:
-            chunk = bytes(1024**2)
-            for _ in range(2048):  # 2 GiB of zeros, about 2 MB compressed
-                member.write(chunk)
+    with (
+        zipfile.ZipFile(root / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z,
+        z.open("zeros.bin", "w", force_zip64=True) as member,
+    ):
+        chunk = bytes(1024**2)
+        for _ in range(2048):  # 2 GiB of zeros, about 2 MB compressed
+            member.write(chunk)
     assert (root / "bomb.zip").stat().st_size < 5 * 1024**2
     started = time.monotonic()
     rows = _scan(tmp_path, root, workers=1, hash="none")
@@ -166,8 +169,8 @@ def test_zip_bomb_is_not_inflated(tmp_path: Path) -> None:
 
 
 def test_tree_5000_levels_deep(tmp_path: Path) -> None:
-    root = tmp_path / "deep"
-    root.mkdir()
+    # Outside pytest's tmp_path: its clean-up of old runs recurses and would overflow here.
+    root = Path(tempfile.mkdtemp(prefix="rempart-deep-"))
     fd = os.open(root, os.O_RDONLY)
     fds = [fd]
     try:
@@ -175,7 +178,7 @@ def test_tree_5000_levels_deep(tmp_path: Path) -> None:
             os.mkdir("d", dir_fd=fds[-1])
             fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
         leaf = os.open("fond.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fds[-1])
-        os.write(leaf, "tout en bas de l'arborescence\n".encode())
+        os.write(leaf, b"tout en bas de l'arborescence\n")
         os.close(leaf)
     finally:
         for f in fds:

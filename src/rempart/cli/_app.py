@@ -8,6 +8,7 @@ from enum import IntEnum
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 from rempart import __version__
 from rempart.errors import RempartError
@@ -86,12 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 130
-    except Exception as exc:  # click usage errors carry their own message; others re-raise
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show(file=sys.stderr)
-            return ExitStatus.ERROR
-        raise
+    except TyperException as exc:  # usage errors (bad option values...) carry their message
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show(file=sys.stderr)
+        return int(getattr(exc, "exit_code", ExitStatus.ERROR))
     # click returns the code of a `typer.Exit` instead of raising it when not standalone
     return rc if isinstance(rc, int) else ExitStatus.OK

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from rempart import settings
 from rempart.cli._app import ExitStatus, app
@@ -50,6 +57,9 @@ def scan(
         False, "--resume", help="Carry on the last unfinished scan of ROOT."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine summary on stdout."),
+    notes_dir: Path | None = typer.Option(
+        None, "--notes", help=settings.NOTES_DIR.help, envvar=settings.NOTES_DIR.env
+    ),
     lang: Lang = typer.Option(Lang.fr, "--lang", help="Language of the HTML report."),
     db: str | None = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env),
 ) -> None:
@@ -62,7 +72,9 @@ def scan(
         outputs.append(Path(url.removeprefix("sqlite:///")))
     refuse_inside(root, outputs)
     engine = open_store(url)
-    options = scanner.ScanOptions(workers=workers, hash=hash_mode.value)
+    options = scanner.ScanOptions(
+        workers=workers, hash=hash_mode.value, notes_dir=str(notes_dir) if notes_dir else None
+    )
     err = Console(stderr=True)
     show = not as_json and err.is_terminal
     with _progress(err, show) as (bar, task):
@@ -139,7 +151,7 @@ class _progress:
             transient=True,
         )
 
-    def __enter__(self) -> tuple[Progress, int]:
+    def __enter__(self) -> tuple[Progress, TaskID]:
         self.bar.start()
         return self.bar, self.bar.add_task("walking", total=None)
 

@@ -10,8 +10,9 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, CursorResult, Engine, Executable, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rempart.errors import ScanError
@@ -30,9 +31,7 @@ def incident_id(engine: Engine, key: str) -> int:
         found = conn.scalar(select(Incident.id).where(Incident.key == key))
         if found is not None:
             return int(found)
-        return int(
-            conn.execute(insert(Incident).values(key=key, title=key)).inserted_primary_key[0]
-        )
+        return _new_id(conn.execute(insert(Incident).values(key=key, title=key)))
 
 
 def start_scan(engine: Engine, incident: int, root: bytes, options: dict[str, object]) -> int:
@@ -46,7 +45,13 @@ def start_scan(engine: Engine, incident: int, root: bytes, options: dict[str, ob
                 options=json.dumps(options),
             )
         )
-        return int(res.inserted_primary_key[0])
+        return _new_id(res)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "insert returned no primary key"
+    return int(key[0])
 
 
 def resumable(engine: Engine, incident: int, root: bytes) -> int:
@@ -86,9 +91,11 @@ def count_files(engine: Engine, scan_id: int) -> int:
         return int(conn.scalar(select(func.count()).where(ScanFile.scan_id == scan_id)) or 0)
 
 
-def _insert(conn: Connection, table: type[ScanFile] | type[ScanDir]) -> object:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=["scan_id", "path_key"])
+def _insert(conn: Connection, table: type[ScanFile] | type[ScanDir]) -> Executable:
+    keys = ["scan_id", "path_key"]
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 class Writer:
@@ -133,9 +140,9 @@ class Writer:
             return
         with self.engine.begin() as conn:
             if self.rows:
-                conn.execute(_insert(conn, ScanFile), self.rows)  # type: ignore[arg-type]
+                conn.execute(_insert(conn, ScanFile), self.rows)
             if self.dirs:  # after their files: a directory is done only once they are stored
-                conn.execute(_insert(conn, ScanDir), self.dirs)  # type: ignore[arg-type]
+                conn.execute(_insert(conn, ScanDir), self.dirs)
         self.rows.clear()
         self.dirs.clear()
 

@@ -14,7 +14,7 @@ import os
 import signal
 import stat
 
-from rempart.triage import walk
+from rempart.triage import notes, walk
 from rempart.triage.classify import classify
 from rempart.triage.rows import Row
 from rempart.triage.sample import take
@@ -52,8 +52,12 @@ class DirOpener:
 class Worker:
     """Classifies batches of files of one directory."""
 
-    def __init__(self, root: bytes, hash_mode: str, hash_max: int) -> None:
+    def __init__(
+        self, root: bytes, hash_mode: str, hash_max: int, notes_dir: str | None = None
+    ) -> None:
         walk.raise_fd_limit()
+        if notes_dir:
+            notes.load_reference_notes(notes_dir)
         self.opener = DirOpener(walk.open_root(root))
         self.hash_mode = hash_mode
         self.hash_max = hash_max
@@ -179,11 +183,11 @@ def _sha256(fd: int, size: int) -> str:
 _worker: Worker | None = None
 
 
-def init_process(root: bytes, hash_mode: str, hash_max: int) -> None:
+def init_process(root: bytes, hash_mode: str, hash_max: int, notes_dir: str | None) -> None:
     """Pool initializer: Ctrl-C is the parent's to handle; each process opens the root once."""
     global _worker  # noqa: PLW0603  # one Worker per process, by design of process pools
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = Worker(root, hash_mode, hash_max)
+    _worker = Worker(root, hash_mode, hash_max, notes_dir)
 
 
 def run_batch(rel_dir: bytes, names: tuple[bytes, ...]) -> list[Row]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 
 from rempart.store.models import ScanFile
 from rempart.triage.verdicts import DAMAGED, Verdict
@@ -47,7 +47,7 @@ def families_from_notes(engine: Engine, scan_id: int) -> int:
         ).all()
     by_dir: dict[bytes, Counter[str]] = defaultdict(Counter)
     for path, family in notes:
-        by_dir[_parent(bytes(path))][family] += 1
+        by_dir[_parent(bytes(path))][str(family)] += 1
     if not by_dir:
         return 0
     nearest = {d: c.most_common(1)[0][0] for d, c in by_dir.items()}
@@ -125,6 +125,7 @@ def _apply(engine: Engine, updates: list[dict[str, object]]) -> None:
         return
     keys = [k for k in updates[0] if k != "fid"]
     table = ScanFile.__table__  # Core table: executemany by our own key, not ORM bulk rules
+    assert isinstance(table, Table)
     stmt = (
         update(table).where(table.c.id == bindparam("fid")).values({k: bindparam(k) for k in keys})
     )

@@ -115,7 +115,7 @@ def summarise(engine: Engine, scan_id: int) -> ScanSummary:
         ).one()
         bucket = (f.mtime_ns // HOUR_NS).label("bucket")
         timeline = tuple(
-            (datetime.fromtimestamp(int(b) * 3600, UTC), int(n))
+            (datetime.fromtimestamp(int(b or 0) * 3600, UTC), int(n))
             for b, n in conn.execute(
                 select(bucket, func.count())
                 .where(mine, damaged, f.mtime_ns.is_not(None))

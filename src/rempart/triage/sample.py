@@ -88,12 +88,11 @@ class Sample:
         merged: list[tuple[int, bytes]] = []
         end = 0
         for off, data in out:
-            if off < end:
-                data = data[end - off :]
-                off = end
-            if data:
-                merged.append((off, data))
-                end = off + len(data)
+            start = max(off, end)
+            piece = data[start - off :]
+            if piece:
+                merged.append((start, piece))
+                end = start + len(piece)
         return merged
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from rempart.triage import _persist, walk
+from rempart.triage import _persist, notes, walk
 from rempart.triage._worker import Worker, init_process, run_batch
 from rempart.triage.context import apply_context
 from rempart.triage.rows import Row
@@ -29,6 +29,7 @@ class ScanOptions:
     hash: str = "sha256"  # or "none"
     hash_max: int = 1 << 30  # larger files are sampled, not hashed
     batch: int = 128
+    notes_dir: str | None = None  # known notes (<family>/<note>) sharpening family ids
 
     @property
     def processes(self) -> int:
@@ -53,6 +54,8 @@ def scan(
 ) -> ScanRun:
     """Scan `root` into the store; on Ctrl-C the scan is marked interrupted and can resume."""
     options = options or ScanOptions()
+    if options.notes_dir:
+        notes.load_reference_notes(options.notes_dir)  # a bad folder fails here, before the walk
     root_b = os.fsencode(os.path.abspath(root))
     root_fd = walk.open_root(root_b)
     try:
@@ -128,7 +131,7 @@ def _run_inline(
     writer: _persist.Writer,
     counter: _Counter,
 ) -> None:
-    worker = Worker(root, options.hash, options.hash_max)
+    worker = Worker(root, options.hash, options.hash_max, options.notes_dir)
     for listing in listings:
         _finish(listing, worker.batch(listing.rel, listing.files), writer, counter)
 
@@ -151,7 +154,7 @@ def _run_pool(
         options.processes,
         mp_context=ctx,
         initializer=init_process,
-        initargs=(root, options.hash, options.hash_max),
+        initargs=(root, options.hash, options.hash_max, options.notes_dir),
     )
 
     def collect(futures: set[Future[list[Row]]]) -> None:

@@ -12,7 +12,7 @@ import errno
 import os
 import resource
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 from rempart.errors import ScanError
@@ -133,7 +133,7 @@ def _dir_error(exc: OSError) -> str:
     return f"cannot enter directory: {exc.strerror}"
 
 
-def _list(rel: bytes, fd: int, batch: int) -> Iterator[Listing]:
+def _list(rel: bytes, fd: int, batch: int) -> Generator[Listing, None, list[bytes]]:
     """Yield the files of one directory in batches; return its subdirectory names."""
     files: list[bytes] = []
     others: list[Other] = []

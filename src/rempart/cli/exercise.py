@@ -1,0 +1,127 @@
+"""`rempart exercise`: build a practice share, attack it for real, undo the attack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rempart import exercise
+from rempart.cli._app import ExitStatus, app
+
+exercise_app = typer.Typer(
+    help="Practice shares and safe attacks: build a realistic town-hall share, attack it "
+    "with real cryptography, undo every change. For drills, tests and benchmarks.",
+    no_args_is_help=True,
+)
+app.add_typer(exercise_app, name="exercise")
+
+
+class Extension(StrEnum):
+    append = "append"
+    random = "random"
+    keep = "keep"
+
+
+class Order(StrEnum):
+    alpha = "alpha"
+    reverse = "reverse"
+    random = "random"
+    largest = "largest"
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@exercise_app.command()
+def build(
+    dest: Path = typer.Argument(..., help="New or empty folder to build the share in."),
+    files: int = typer.Option(1000, "--files", min=1, help="Number of files."),
+    seed: int = typer.Option(1, "--seed", help="Same seed, same bytes."),
+    big: bool = typer.Option(False, "--big", help="Add a few files of tens of MB."),
+) -> None:
+    """Build a realistic municipal practice share (French documents, photos, mails...)."""
+    with _progress("building") as progress:
+        manifest = exercise.build(dest, files, seed, big=big, progress=progress)
+    size = sum(e.size for e in manifest.entries) / 1e6
+    owner = sum(e.owner_encrypted for e in manifest.entries)
+    typer.echo(
+        f"built {len(manifest.entries)} files ({size:.1f} MB, {owner} owner-encrypted, "
+        f"{len(manifest.kinds())} kinds) in {manifest.root}"
+    )
+
+
+@exercise_app.command()
+def attack(
+    root: Path = typer.Argument(..., help="A practice share made by `exercise build`."),
+    layout: str = typer.Option(
+        "mixed",
+        "--layout",
+        help="Encryption layout, or mixed: " + ", ".join(exercise.LAYOUTS) + ".",
+    ),
+    extension: Extension = typer.Option(
+        Extension.append, "--extension", help="Append an extension, a random one, or keep names."
+    ),
+    family: str | None = typer.Option(
+        None, "--family", help="Family whose ransom note is dropped."
+    ),
+    notes_dir: Path | None = typer.Option(None, "--notes-dir", help="Ransom-notes collection."),
+    order: Order = typer.Option(Order.alpha, "--order", help="Order files are attacked in."),
+    rate: float | None = typer.Option(None, "--rate", min=0.01, help="Files per second at most."),
+    seed: int | None = typer.Option(None, "--seed", help="Reproducible keys and choices."),
+) -> None:
+    """Encrypt a practice share for real (journaled first, so `undo` restores it exactly)."""
+    typer.echo(f"attack pid {os.getpid()}", err=False)
+    with _progress("attacking") as progress:
+        report = exercise.attack(
+            root,
+            layout=layout,
+            extension=extension.value,
+            notes_family=family,
+            notes_dir=notes_dir,
+            order=order.value,
+            rate=rate,
+            seed=seed,
+            progress=progress,
+        )
+    typer.echo(
+        f"attacked {len(report.labels)} files in {report.seconds:.1f} s "
+        f"(family {report.family or 'generic'}, extension {report.extension or 'kept'}, "
+        f"{len(report.notes)} notes); labels in {exercise.STATE_DIR}/{exercise.LABELS}"
+    )
+
+
+@exercise_app.command()
+def undo(
+    root: Path = typer.Argument(..., help="The attacked practice share."),
+) -> None:
+    """Restore every file, name and mtime an attack changed, and remove its notes."""
+    report = exercise.undo(root)
+    typer.echo(
+        f"restored {report.restored} files ({report.already_original} already original), "
+        f"removed {report.notes_removed} notes"
+    )
+    err = Console(stderr=True)
+    for number, reason in report.damaged_lines:
+        err.print(f"journal line {number}: {reason}", highlight=False)
+    for path, reason in report.failures:
+        err.print(f"not restored: {path}: {reason}", highlight=False)
+    for problem in report.mismatches[:20]:
+        err.print(f"differs from the manifest: {problem}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(ExitStatus.FOUND)

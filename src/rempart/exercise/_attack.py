@@ -1,0 +1,326 @@
+"""A real, journaled, undoable ransomware attack on a practice share.
+
+Real cryptography (AES-256-CTR, ChaCha20), a fresh key per file, the file layouts of real
+families (see `_layouts`), ransom notes copied from the notes collection, renamed files.
+Every change is journaled first (see `_journal`), so `undo` always brings the share back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import string
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rempart.exercise import _layouts
+from rempart.exercise._journal import Journal, tmp_name
+from rempart.exercise._safety import (
+    JOURNAL,
+    LABELS,
+    ExerciseError,
+    check_target,
+    fsync_dir,
+    read_nofollow,
+    state_dir,
+    walk_files,
+    write_new,
+)
+
+Progress = Callable[[int, int], None]
+EXTENSIONS = ("append", "random", "keep")
+ORDERS = ("alpha", "reverse", "random", "largest")
+
+# Extensions families append (used with --extension append); others get ".locked".
+FAMILY_EXTENSIONS = {
+    "lockbit": ".lockbit",
+    "blackbasta": ".basta",
+    "akira": ".akira",
+    "conti": ".CONTI",
+    "royal": ".royal",
+    "play": ".PLAY",
+    "ryuk": ".RYK",
+    "hive": ".hive",
+    "clop": ".Clop",
+    "blacksuit": ".blacksuit",
+    "medusalocker": ".encrypted",
+    "phobos": ".phobos",
+    "cactus": ".cts1",
+    "rhysida": ".rhysida",
+    "lorenz": ".Lorenz.sz40",
+    "makop": ".makop",
+}
+GENERIC_NOTE_NAME = "LISEZ-MOI-[id].txt"
+GENERIC_NOTE = """EXERCICE REMPART / REMPART DRILL - NOT A REAL ATTACK
+
+Vos fichiers ont été chiffrés dans le cadre d'un exercice de gestion de crise.
+Your files were encrypted as part of a ransomware response drill.
+
+Identifiant de la victime / victim id: {id}
+
+Rien n'est perdu : `rempart exercise undo` restaure chaque fichier à l'identique.
+Nothing is lost: `rempart exercise undo` restores every file exactly.
+"""
+_PLACEHOLDER = re.compile(r"\[[^\]/]*\]")
+
+
+@dataclass(frozen=True)
+class AttackLabel:
+    """Ground truth for one attacked file (what scan should find)."""
+
+    path: str  # where the attacked file is now, relative to the root
+    original: str  # its path before the attack
+    layout: str
+    family: str | None
+    cipher: str
+
+
+@dataclass
+class AttackReport:
+    """What an attack did: labels per file, notes dropped, and where it stopped."""
+
+    root: Path
+    family: str | None
+    extension: str | None
+    labels: list[AttackLabel] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def default_notes_dir() -> Path | None:
+    """`../shared/data/ransom-notes` next to the repository, when it is there."""
+    candidate = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ransom-notes"
+    return candidate if candidate.is_dir() else None
+
+
+def _pick_family(
+    notes_dir: Path | None, wanted: str | None, layout: str, rng: random.Random
+) -> str | None:
+    available = sorted(p.name for p in notes_dir.iterdir() if p.is_dir()) if notes_dir else []
+    if wanted:
+        if notes_dir and wanted not in available:
+            raise ExerciseError(
+                f"no ransom notes for family {wanted!r} in {notes_dir}",
+                hint=f"known: {', '.join(available[:20])}...",
+            )
+        return wanted
+    hint = _layouts.LAYOUTS[layout].family_hint if layout != "mixed" else None
+    if hint and hint in available:
+        return hint
+    return rng.choice(available) if available else None
+
+
+def _note_template(
+    notes_dir: Path | None, family: str | None, rng: random.Random
+) -> tuple[str, bytes]:
+    """(file name, content) of a note of `family`, preferring the collection's real names.
+
+    The collection names most notes after the family ("conti1.txt"); a few keep the name the
+    ransomware gives them ("[id].README.txt", "instructions_read_me.txt"). Those come first;
+    a catalogue name is replaced by a plausible note name of the same extension.
+    """
+    if notes_dir and family and (notes_dir / family).is_dir():
+        files = sorted(p for p in (notes_dir / family).iterdir() if p.is_file())
+        catalogue = re.compile(rf"^{re.escape(family)}[-_ ]?\d*$", re.IGNORECASE)
+        real = [p for p in files if not catalogue.match(p.stem)]
+        if real or files:
+            chosen = rng.choice(real or files)
+            name = chosen.name if chosen in real else f"README-[id]{chosen.suffix}"
+            return name, chosen.read_bytes()
+    return GENERIC_NOTE_NAME, b""
+
+
+def _rand_token(rng: random.Random, n: int = 9) -> str:
+    return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
+def _order(root: Path, files: list[Path], order: str, rng: random.Random) -> list[Path]:
+    if order == "alpha":
+        return sorted(files)
+    if order == "reverse":
+        return sorted(files, reverse=True)
+    if order == "random":
+        shuffled = sorted(files)
+        rng.shuffle(shuffled)
+        return shuffled
+    if order == "largest":
+        return sorted(files, key=lambda p: (-os.lstat(p).st_size, p))
+    raise ExerciseError(f"unknown order {order!r}", hint=f"one of {', '.join(ORDERS)}")
+
+
+def _folders_up_to(root: Path, folder: Path) -> list[Path]:
+    chain = [folder]
+    while chain[-1] != root:
+        chain.append(chain[-1].parent)
+    return chain[::-1]
+
+
+class _Attacker:
+    def __init__(self, root: Path, journal: Journal, rng: random.Random, durable: bool) -> None:
+        self.root, self.journal, self.rng, self.durable = root, journal, rng, durable
+        self.n = 0
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix() if path != self.root else "."
+
+    def plan_folders(self, folders: list[Path], note: str, content: bytes) -> list[Path]:
+        """Journal, in two records, every folder's times and where notes will be dropped.
+
+        One fsync for all folders rather than one per folder: the notes' folders and the
+        folder times are known before the first change.
+        """
+        times = []
+        for folder in folders:
+            st = os.lstat(folder)
+            times.append(
+                {"path": self.rel(folder), "mtime_ns": st.st_mtime_ns, "atime_ns": st.st_atime_ns}
+            )
+        noted = [f for f in folders if not os.path.lexists(f / note)]  # never overwrite
+        self.journal.append({"op": "dirs", "dirs": times}, sync=False)
+        self.journal.append(
+            {
+                "op": "notes",
+                "name": note,
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "folders": [self.rel(f) for f in noted],
+            }
+        )
+        return noted
+
+    def encrypt(self, path: Path, new: Path, layout: _layouts.Layout) -> _layouts.KeyMaterial:
+        st = os.lstat(path)
+        data = read_nofollow(path)
+        km = _layouts.new_key_material(layout, self.rng, len(data))
+        self.n += 1
+        self.journal.append(
+            {
+                "op": "file",
+                "n": self.n,
+                "path": self.rel(path),
+                "new": self.rel(new),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "atime_ns": st.st_atime_ns,
+                "km": km.to_json(),
+            }
+        )
+        tmp = self.root / tmp_name(self.rel(path))
+        write_new(tmp, _layouts.apply(data, km), exclusive=False, sync=self.durable)
+        if new == path:
+            os.replace(tmp, path)
+        else:
+            os.rename(tmp, new)
+            os.unlink(path)
+        # undo reads the files' state, not this record: it needs no fsync of its own
+        self.journal.append({"op": "done", "n": self.n}, sync=False)
+        return km
+
+
+def attack(
+    root: Path,
+    *,
+    layout: str = "mixed",
+    extension: str = "append",
+    notes_family: str | None = None,
+    notes_dir: Path | None = None,
+    order: str = "alpha",
+    rate: float | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    durable: bool = True,
+) -> AttackReport:
+    """Encrypt every regular file of a practice share, journaling each change first.
+
+    Args:
+        layout: a name from `LAYOUTS`, or "mixed" (one per file, drawn from the seed).
+        extension: "append" (family-like or ".locked"), "random" (one for the whole
+            attack, like LockBit 3.0) or "keep".
+        notes_family: the family whose note is dropped (a folder of `notes_dir`).
+        notes_dir: the ransom-notes collection (default: ../shared/data/ransom-notes).
+        order: "alpha", "reverse", "random" or "largest" first.
+        rate: files per second at most (None: as fast as possible).
+        seed: makes keys, layouts and names reproducible (None: fresh randomness).
+        durable: fsync each attacked file before its rename, so that even a power cut
+            leaves every file wholly original or wholly attacked (the journal is always
+            fsynced; tests turn this off for speed).
+    Raises:
+        ExerciseError: not a practice share, an earlier attack not undone, a bad option.
+    """
+    root = check_target(root)
+    if layout != "mixed" and layout not in _layouts.LAYOUTS:
+        _layouts.LAYOUTS[layout]  # raises RegistryError listing the known layouts
+    if extension not in EXTENSIONS:
+        raise ExerciseError(
+            f"unknown extension mode {extension!r}", hint=f"one of {', '.join(EXTENSIONS)}"
+        )
+    journal_path = state_dir(root) / JOURNAL
+    if os.path.lexists(journal_path):
+        raise ExerciseError(f"{root} was already attacked", hint="run `rempart exercise undo`")
+    rng = random.Random(seed if seed is not None else os.urandom(16))
+    notes_dir = notes_dir if notes_dir is not None else default_notes_dir()
+    family = _pick_family(notes_dir, notes_family, layout, rng)
+    note_name, note_body = _note_template(notes_dir, family, rng)
+    victim = _rand_token(rng)
+    note_name = _PLACEHOLDER.sub(lambda _m: victim, note_name)
+    note_body = note_body or GENERIC_NOTE.format(id=victim).encode()
+    suffix = {
+        "append": FAMILY_EXTENSIONS.get(family or "", ".locked"),
+        "random": "." + _rand_token(rng),
+        "keep": "",
+    }[extension]
+
+    files = _order(root, list(walk_files(root)), order, rng)
+    folders = sorted({f for path in files for f in _folders_up_to(root, path.parent)})
+    report = AttackReport(root=root, family=family, extension=suffix or None)
+    started = time.monotonic()
+    with Journal(journal_path) as journal, open(state_dir(root) / LABELS, "a") as labels:
+        journal.append(
+            {
+                "op": "start",
+                "seed": seed,
+                "layout": layout,
+                "family": family,
+                "extension": suffix,
+                "pid": os.getpid(),
+                "time": time.time(),
+            },
+            sync=False,
+        )
+        attacker = _Attacker(root, journal, rng, durable)
+        pending_notes = set(attacker.plan_folders(folders, note_name, note_body))
+        for i, path in enumerate(files):
+            for folder in _folders_up_to(root, path.parent):
+                if folder in pending_notes:  # a note in every folder the attack walks through
+                    pending_notes.discard(folder)
+                    write_new(folder / note_name, note_body, sync=False)
+                    report.notes.append(attacker.rel(folder / note_name))
+            chosen = _layouts.pick_layout(layout, rng)
+            new = path.with_name(path.name + suffix)
+            if os.path.lexists(new) and new != path:
+                report.skipped.append((attacker.rel(path), f"{new.name} already exists"))
+                continue
+            km = attacker.encrypt(path, new, chosen)
+            label = AttackLabel(
+                attacker.rel(new), attacker.rel(path), chosen.name, family, km.cipher
+            )
+            report.labels.append(label)
+            labels.write(json.dumps(asdict(label), ensure_ascii=False) + "\n")
+            labels.flush()
+            if progress:
+                progress(i + 1, len(files))
+            if rate:
+                delay = started + (i + 1) / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+        journal.append({"op": "end", "files": len(report.labels)})  # fsynced: all done
+    fsync_dir(root)
+    report.seconds = time.monotonic() - started
+    return report
