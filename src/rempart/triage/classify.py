@@ -11,6 +11,7 @@ an appended one, a failed format validation, a family marker). Without that it i
 from __future__ import annotations
 
 from rempart.triage import families, notes, stats, text, xor
+from rempart.triage._noise import find_noise
 from rempart.triage.formats import FormatCheck, identify
 from rempart.triage.sample import BudgetExceeded, Sample, from_bytes
 from rempart.triage.verdicts import Classification, Verdict
@@ -29,6 +30,12 @@ STRUCTURED = EXPECTS_MAGIC | frozenset(
     """txt csv tsv log md html htm xml json yaml yml ini cfg conf eml vcf ics rtf svg sql
     dxf py js ts c h cpp java cs php sh ps1 bat vbs""".split()  # noqa: SIM905 - as above
 )
+#: Extensions of text formats: noise chunks inside them are encrypted chunks.
+TEXTUAL = STRUCTURED - EXPECTS_MAGIC - frozenset({"rtf", "svg"})
+#: Said of a file whose extension expects a signature that is gone; the cross-file pass
+#: (`context`) reads it to promote such files sitting next to a ransom note.
+SIGNATURE_LOST = "signature lost"
+RANDOM_THROUGHOUT = "random content throughout"
 #: Formats that legitimately embed packed or encrypted payloads (installers, resources):
 #: random blocks inside them are reported, not judged.
 _OLE = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -105,10 +112,9 @@ def _valid(sample: Sample, check: FormatCheck) -> Classification:
             if fmt in PACKED:
                 evidence.append(where + " (packed payload?)")
             else:
-                family = _family(sample, evidence)
-                return Classification(
-                    Verdict.PARTIALLY_ENCRYPTED, fmt, family, (where, prof.describe(), *evidence)
-                )
+                _family(sample, evidence)
+                why = (where, prof.describe(), *evidence)
+                return Classification(Verdict.PARTIALLY_ENCRYPTED, fmt, None, why)
     return Classification(Verdict.INTACT, fmt, evidence=tuple(evidence))
 
 
@@ -139,7 +145,8 @@ def _unrecognised(sample: Sample, check: FormatCheck | None) -> Classification:
     prof = stats.profile(sample)
     n_random, n_plain = prof.counted(stats.RANDOM), prof.plain
     if n_random and n_random >= 0.9 * prof.count and n_plain <= 1:
-        what = ("random content throughout", prof.describe())
+        what = (RANDOM_THROUGHOUT, prof.describe())
+        fmt = fmt if check is not None else "random"
         if reasons:
             return _damaged(Verdict.ENCRYPTED, sample, fmt, marker, (*what, *reasons, *known))
         doubt = "random, but nothing says it should not be (a key, a container, random data?)"
@@ -150,6 +157,12 @@ def _unrecognised(sample: Sample, check: FormatCheck | None) -> Classification:
         scope = "to the end of the file" if pattern.covers_all else "in part of the file only"
         why: tuple[str, ...] = (f"{pattern.describe()}, {scope}", *reasons, *known)
         return _damaged(verdict, sample, fmt, marker, why)
+    if expected_extension(sample) in TEXTUAL:
+        # Chunks too small for the block statistics (Akira-like percentages of a text).
+        noise = find_noise(sample)
+        if noise is not None:
+            verdict = Verdict.ENCRYPTED if noise.throughout else Verdict.PARTIALLY_ENCRYPTED
+            return _damaged(verdict, sample, fmt, marker, (noise.describe(), *reasons, *known))
     if n_random:
         runs = f"random blocks at {_runs(prof.random_runs())}"
         if prof.labels[0] == stats.RANDOM or reasons:
@@ -179,14 +192,26 @@ def _not_random(
     if check is not None:
         why = (f"damaged {fmt}, but not random: truncated or corrupted?", *check.evidence)
         return Classification(Verdict.SUSPICIOUS, fmt, evidence=(*why, *seen))
-    if sample.extension in EXPECTS_MAGIC:
-        lost = (
-            f"no {sample.extension} signature where the extension .{sample.extension} expects one"
-        )
+    expected = expected_extension(sample)
+    if expected in EXPECTS_MAGIC:
+        lost = f"{SIGNATURE_LOST}: no {expected} signature where the name says .{expected}"
+        if expected != sample.extension:  # renamed too: .docx.locked, .jpg.x7k2p9
+            why = (lost, *reasons, "content of no known format")
+            return _damaged(Verdict.PARTIALLY_ENCRYPTED, sample, fmt, marker, (*why, *seen))
         return Classification(Verdict.SUSPICIOUS, fmt, evidence=(lost, *seen))
     if not prof.count and reasons:
         return Classification(Verdict.SUSPICIOUS, fmt, evidence=("too small to judge", *reasons))
     return Classification(Verdict.INTACT, fmt, evidence=seen)
+
+
+def expected_extension(sample: Sample) -> str:
+    """The extension the file had before an attack renamed it: the last one when it names a
+    format, else an inner one under an appended extension (report.docx.lockbit -> docx)."""
+    parts = sample.name.rsplit("/", 1)[-1].lower().split(".")[1:]
+    for part in reversed(parts):
+        if part in STRUCTURED:
+            return part
+    return parts[-1] if parts else ""
 
 
 def _should_not_be_random(sample: Sample, check: FormatCheck | None) -> list[str]:
@@ -212,17 +237,21 @@ def _damaged(
 ) -> Classification:
     """An encrypted or partially encrypted verdict, with the family when known."""
     extra = list(evidence)
-    family = marker[0] if marker is not None else _family(sample, extra)
+    if marker is None:
+        _family(sample, extra)
+    family = marker[0] if marker is not None else None
     return Classification(verdict, fmt, family, tuple(dict.fromkeys(extra)))
 
 
-def _family(sample: Sample, evidence: list[str]) -> str | None:
-    """The family its extension suggests (weak: only named for files already damaged)."""
+def _family(sample: Sample, evidence: list[str]) -> None:
+    """Note the families its extension suggests; too weak to name one here.
+
+    The cross-file pass (`context`) names the family: from a ransom note nearby first,
+    from an extension only one family uses otherwise.
+    """
     names = families.by_extension(sample.name)
-    if not names:
-        return None
-    evidence.append(f"extension .{sample.extension} is used by {', '.join(names)}")
-    return names[0] if len(names) == 1 else None
+    if names:
+        evidence.append(f"extension .{sample.extension} is used by {', '.join(names)}")
 
 
 def _runs(runs: list[tuple[int, int]], limit: int = 3) -> str:
