@@ -77,7 +77,7 @@ def _owner_encrypted(sample: Sample, check: FormatCheck) -> str | None:
     if check.owner_encrypted:
         return "encrypted by its owner"
     head = sample.head
-    if head.startswith(b"PK\x03\x04") and len(head) > 8 and head[6] & 1:
+    if head.startswith(b"PK\x03\x04") and head[6:7] and head[6] & 1 and _zip_name_readable(head):
         return "its first ZIP entry is flagged as encrypted by its owner"
     if head.startswith(b"%PDF") and (b"/Encrypt" in head or b"/Encrypt" in sample.tail):
         return "its /Encrypt dictionary says encrypted by its owner"
@@ -86,6 +86,15 @@ def _owner_encrypted(sample: Sample, check: FormatCheck) -> str | None:
     if head.startswith(b"7z\xbc\xaf\x27\x1c") and b"\x06\xf1\x07\x01" in sample.tail:
         return "its AES coder says encrypted by its owner"  # 7zAES method id in the header
     return None
+
+
+def _zip_name_readable(head: bytes) -> bool:
+    """The first local header still holds a readable name: the flag is not a kept magic."""
+    if len(head) < 30:
+        return False
+    size = int.from_bytes(head[26:28], "little")
+    name = head[30 : 30 + size]
+    return 0 < size <= 1024 and len(name) == size and text.clean(name)
 
 
 def _valid(sample: Sample, check: FormatCheck) -> Classification:

@@ -64,16 +64,26 @@ def _extension_index() -> dict[str, tuple[str, ...]]:
     return {extension: tuple(ids) for extension, ids in index.items()}
 
 
+#: Extensions so many families (and tools) append that they name none of them.
+GENERIC_EXTENSIONS = frozenset(
+    {"locked", "lock", "encrypted", "enc", "crypt", "crypted", "crypto", "encrypt", "cry"}
+)
+
+
 def by_extension(filename: str) -> tuple[str, ...]:
-    """Families known to append this file's extension (weak evidence only)."""
+    """Families known to append this file's extension (weak evidence only).
+
+    Generic extensions (.locked, .encrypted...) name no family: many families use them.
+    """
     parts = filename.lower().rsplit("/", 1)[-1].split(".")
     if len(parts) < 2:
         return ()
     index = _extension_index()
     # Longest suffix first: "report.key.hive" is Hive's "key.hive" before a bare "hive".
     for size in range(min(3, len(parts) - 1), 0, -1):
-        found = index.get(".".join(parts[-size:]))
-        if found:
+        suffix = ".".join(parts[-size:])
+        found = index.get(suffix)
+        if found and suffix not in GENERIC_EXTENSIONS:
             return found
     return ()
 

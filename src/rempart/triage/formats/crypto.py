@@ -82,6 +82,9 @@ def _walk_pgp(sample: Sample) -> FormatCheck:
             raise Damaged(f"pgp: packet with tag {tag} at offset {pos} has an unknown version")
         tags.append(tag)
         if length < 0:
+            if tag not in _ENCRYPTED_DATA:
+                # Only the last, encrypted data packet may run "to the end of the file".
+                raise Damaged(f"pgp: packet with tag {tag} at offset {pos} has no length")
             pos = sample.size
             break
         pos = body + length
@@ -101,6 +104,8 @@ def _walk_pgp(sample: Sample) -> FormatCheck:
         # More unknown bytes than packets: the walk went astray in damaged data.
         raise Damaged(f"pgp: packets end at offset {pos}, {sample.size - pos} unknown bytes follow")
     locked = any(t in _ENCRYPTED_DATA for t in tags)
+    if not locked:
+        raise Damaged("pgp: session keys but no encrypted data packet")
     evidence = trailer("pgp", pos, sample.size, "end of message")
     return FormatCheck("pgp", True, evidence, locked, dense=True, end=pos)
 
