@@ -80,6 +80,8 @@ def scan(
     with _progress(err, show) as (bar, task):
 
         def tick(files: int, size: int) -> None:
+            if not bar.live.is_started:
+                bar.start()
             bar.update(task, completed=files, description=f"scanning: {files:,} files")
 
         run = scanner.scan(
@@ -152,7 +154,7 @@ class _progress:
         )
 
     def __enter__(self) -> tuple[Progress, TaskID]:
-        self.bar.start()
+        # Started on the first update: the scan forks its workers before any thread exists.
         return self.bar, self.bar.add_task("walking", total=None)
 
     def __exit__(self, *exc: object) -> None:

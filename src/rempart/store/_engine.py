@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from rempart.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The newest migration; a test checks it against the migrations folder. Knowing it lets
+#: an up-to-date store open without loading alembic (a tenth of a second every command).
+HEAD = "0001"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -46,8 +47,23 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The store's migration revision, or None for a new (or unreachable) store."""
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError):
+        return None  # no table yet; an unreachable server fails again, clearly, in migrate
+    return None if found is None else str(found)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the store's schema to the newest migration (no-op when already there)."""
+    if current_revision(engine) == HEAD:
+        return
+    from alembic import command  # noqa: PLC0415  # loaded only when a migration is due
+    from alembic.config import Config  # noqa: PLC0415  # as above
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:

@@ -105,8 +105,11 @@ def _html_to_text(text: str) -> str:
 def plain_text(data: bytes) -> str | None:
     """The readable text of a text-like file: decoded, markup removed, spaces collapsed."""
     text = decode(data)
-    if text is None:
-        return None
+    return None if text is None else normalise(text)
+
+
+def normalise(text: str) -> str:
+    """Decoded text with its markup (HTML, RTF) removed and its spaces collapsed."""
     stripped = text.lstrip()
     if stripped.startswith("{\\rtf"):
         text = _rtf_to_text(text)

@@ -223,9 +223,15 @@ THREAT_KEYS = frozenset(
 )
 
 #: A cheap first look: ordinary files without any of these words are not read further.
-PREFILTER = re.compile(
-    r"crypt|ransom|rançon|bitcoin|monero|\.onion|tor[ -]?browser|chiffr|verschl|leak|stolen|@"
-)
+PREFILTER = re.compile(r"crypt|ransom|rançon|bitcoin|monero|\.onion|tor[ -]?browser|verschl")
+#: Words too common to open every file they appear in (every e-mail has an "@", every
+#: French budget "chiffres"): enough only in a short text, like a two-line note.
+WEAK_PREFILTER = re.compile(r"chiffr|leak|stolen|@")
+SHORT_TEXT = 4096
+#: Encoded blobs (MIME attachments, keys): no words in them, and slow for every cue.
+BLOB = re.compile(r"^[A-Za-z0-9+/=]{60,}\r?$\n?", re.MULTILINE)
+#: Notes are short; cues look at this much text at most.
+MAX_TEXT = 32 * 1024
 
 #: File names ransom notes are usually given (weak evidence, never decisive).
 NOTE_NAME = re.compile(

@@ -19,7 +19,7 @@ from rempart.errors import RempartError
 from rempart.settings import NOTES_DIR, resolve
 from rempart.triage import _ioc, _vocab
 from rempart.triage._similar import ReferenceNotes
-from rempart.triage._text import MAX_BYTES, plain_text
+from rempart.triage._text import MAX_BYTES, decode, normalise
 from rempart.triage.families import Candidate, note_name_families, rank
 from rempart.triage.verdicts import Indicator, NoteFinding
 
@@ -166,8 +166,17 @@ def _identify(text: str, ranked: list[Candidate]) -> tuple[str | None, list[str]
 
 def analyse_note(data: bytes, name: str) -> NoteFinding | None:
     """Return a finding when `data` (a text-like file's content) reads as a ransom note."""
-    text = plain_text(data[:MAX_BYTES])
-    if text is None or not _vocab.PREFILTER.search(text.lower()):
+    raw = decode(data[:MAX_BYTES])
+    if raw is None:
+        return None
+    # The cheap look comes first, on the decoded text: markup removal and the cues cost
+    # milliseconds on a large file, and almost no file gets past this line.
+    low = raw.lower()
+    strong = _vocab.PREFILTER.search(low) is not None
+    if not strong and not (len(raw) <= 4 * _vocab.SHORT_TEXT and _vocab.WEAK_PREFILTER.search(low)):
+        return None
+    text = _vocab.BLOB.sub("", normalise(raw))[: _vocab.MAX_TEXT]
+    if not strong and len(text) > _vocab.SHORT_TEXT:
         return None
     indicators = _ioc.extract(text)
     found = _assess(text, name, indicators)

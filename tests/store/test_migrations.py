@@ -1,0 +1,20 @@
+"""The store knows its newest migration, so an up-to-date store opens without alembic."""
+
+from __future__ import annotations
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from rempart.store import open_store
+from rempart.store._engine import HEAD, MIGRATIONS, current_revision
+
+
+def test_head_constant_matches_the_migrations_folder() -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
+
+
+def test_new_store_is_migrated_to_head(store_url: str) -> None:
+    engine = open_store(store_url)
+    assert current_revision(engine) == HEAD
