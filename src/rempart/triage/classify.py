@@ -148,9 +148,6 @@ def _unrecognised(sample: Sample, check: FormatCheck | None) -> Classification:
     if marker is not None:
         reasons.append(marker[1])
     known = check.evidence if check is not None else ()
-    found = xor.find_xor(sample)
-    if found is not None:
-        return _damaged(Verdict.ENCRYPTED, sample, fmt, marker, (found.describe(), *known))
     prof = stats.profile(sample)
     n_random, n_plain = prof.counted(stats.RANDOM), prof.plain
     if n_random and n_random >= 0.9 * prof.count and n_plain <= 1:
@@ -166,6 +163,11 @@ def _unrecognised(sample: Sample, check: FormatCheck | None) -> Classification:
         scope = "to the end of the file" if pattern.covers_all else "in part of the file only"
         why: tuple[str, ...] = (f"{pattern.describe()}, {scope}", *reasons, *known)
         return _damaged(verdict, sample, fmt, marker, why)
+    # A weak XOR leaves the structure of what it hides: never random throughout, never an
+    # alternation of random and plain runs. So it is looked for only now (it costs).
+    found = xor.find_xor(sample)
+    if found is not None:
+        return _damaged(Verdict.ENCRYPTED, sample, fmt, marker, (found.describe(), *known))
     if expected_extension(sample) in TEXTUAL:
         # Chunks too small for the block statistics (Akira-like percentages of a text).
         noise = find_noise(sample)

@@ -53,7 +53,7 @@ def expected_entropy(n: int) -> float:
 def byte_counts(rows: NDArray[np.uint8]) -> IntArray:
     """Histogram of each row of a 2-D byte array, as an (n, 256) array, in one bincount."""
     n = rows.shape[0]
-    shifted = rows.astype(np.int64) + (np.arange(n, dtype=np.int64) * 256)[:, None]
+    shifted = rows.astype(np.int32) + (np.arange(n, dtype=np.int32) * 256)[:, None]
     return np.bincount(shifted.ravel(), minlength=n * 256).reshape(n, 256)
 
 
