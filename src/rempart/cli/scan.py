@@ -52,7 +52,11 @@ def scan(
     jsonl: Path | None = typer.Option(None, "--jsonl", help="Write one JSON object per file."),
     html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
     workers: int = typer.Option(0, "--workers", min=0, help="Worker processes (0: one per core)."),
-    hash_mode: HashMode = typer.Option(HashMode.sha256, "--hash", help="Hash every file, or not."),
+    hash_mode: HashMode = typer.Option(
+        HashMode.sha256,
+        "--hash",
+        help="sha256: hash files up to 1 GiB (larger: sampled, not hashed); none: faster.",
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="Carry on the last unfinished scan of ROOT."
     ),
@@ -63,7 +67,11 @@ def scan(
     lang: Lang = typer.Option(Lang.fr, "--lang", help="Language of the HTML report."),
     db: str | None = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env),
 ) -> None:
-    """Triage every file under ROOT: intact, encrypted (fully or partly), ransom note..."""
+    """Triage every file under ROOT: intact, encrypted (fully or partly), ransom note...
+
+    ROOT is only read: nothing in it is written, renamed or touched (not even access times).
+    Exit status: 0 nothing found, 1 something needs attention, 2 usage or environment error.
+    """
     if not root.is_dir():
         raise UsageError(f"ROOT must be a directory: {root}")
     url = settings.db_url(db)
