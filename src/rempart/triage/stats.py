@@ -10,6 +10,7 @@ histogram is close to but not quite flat, fails it once the window holds a few K
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -239,8 +240,14 @@ def find_intermittent(sample: Sample, dense: bool = False) -> Intermittent | Non
     blocks = np.frombuffer(sample.head, dtype=np.uint8, count=n * BLOCK).reshape(n, BLOCK)
     # The usual periods are tried on the first 16 KiB only, then confirmed on the head.
     first = blocks if dense else blocks[:512]
-    lags = _score_lags(blocks) + [g for g in COMMON_LAGS if _random_phases(first, g) is not None]
-    for lag in dict.fromkeys(lags):
+    tried: set[int] = set()
+    # Lazily, in this order: the autocorrelation's candidates, then the usual periods that
+    # show on the first blocks. Most files stop at the first candidate.
+    common = (g for g in COMMON_LAGS if _random_phases(first, g) is not None)
+    for lag in itertools.chain(_score_lags(blocks), common):
+        if lag in tried:
+            continue
+        tried.add(lag)
         phases = _random_phases(blocks, lag)
         if phases is not None:
             return Intermittent(lag * BLOCK, int(phases.sum()) * BLOCK, _covers(sample, phases, n))
