@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted: run the same command with --resume to carry on")
+        err.print(
+            "interrupted: a scan carries on with --resume; "
+            "an exercise attack is reversed with 'rempart exercise undo DIR'"
+        )
         return 130
     except typer.Exit as exc:
         return int(exc.exit_code)

@@ -36,6 +36,17 @@ class Order(StrEnum):
     largest = "largest"
 
 
+Behaviour = StrEnum("Behaviour", {name: name for name in exercise.BEHAVIOURS})  # type: ignore[misc]  # functional API: members come from the registry
+PaceKind = StrEnum("PaceKind", {name: name for name in exercise.PACES})  # type: ignore[misc]  # same
+
+ATTACK_HELP = (
+    "Encrypt a practice share for real (journaled first, so `undo` restores it exactly).\n\n"
+    "ROOT may be a local folder or a folder on a mounted SMB/CIFS share (mount it yourself): "
+    "attack and undo use only open, write, rename and unlink, never hard links, O_TMPFILE "
+    "or inode numbers; where the filesystem refuses fsync they go on and say so."
+)
+
+
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     console = Console(stderr=True)
@@ -66,7 +77,7 @@ def build(
     )
 
 
-@exercise_app.command()
+@exercise_app.command(help=ATTACK_HELP)
 def attack(
     root: Path = typer.Argument(..., help="A practice share made by `exercise build`."),
     layout: str = typer.Option(
@@ -77,25 +88,50 @@ def attack(
     extension: Extension = typer.Option(
         Extension.append, "--extension", help="Append an extension, a random one, or keep names."
     ),
+    behaviour: Behaviour = typer.Option(
+        "in-place",
+        "--behaviour",
+        help="How each file is replaced: "
+        + "; ".join(f"{n}: {b.description}" for n, b in exercise.BEHAVIOURS.items())
+        + ".",
+    ),
     family: str | None = typer.Option(
         None, "--family", help="Family whose ransom note is dropped."
     ),
     notes_dir: Path | None = typer.Option(None, "--notes-dir", help="Ransom-notes collection."),
     order: Order = typer.Option(Order.alpha, "--order", help="Order files are attacked in."),
+    pace: PaceKind = typer.Option(
+        "steady",
+        "--pace",
+        help="steady (at --rate), bursts (--burst files at full speed, then about --pause "
+        "seconds), slow-low (--rate defaults to "
+        f"{exercise.SLOW_LOW_RATE * 60:g} files a minute).",
+    ),
     rate: float | None = typer.Option(None, "--rate", min=0.01, help="Files per second at most."),
+    burst: int = typer.Option(
+        exercise.Pace.burst, "--burst", min=1, help="Files per burst (--pace bursts)."
+    ),
+    pause: float = typer.Option(
+        exercise.Pace.pause,
+        "--pause",
+        min=0,
+        help="Mean pause between bursts in seconds, each drawn from the seed in 0.5-1.5x.",
+    ),
+    threads: int = typer.Option(1, "--threads", min=1, help="Files encrypted at once."),
     seed: int | None = typer.Option(None, "--seed", help="Reproducible keys and choices."),
 ) -> None:
-    """Encrypt a practice share for real (journaled first, so `undo` restores it exactly)."""
     typer.echo(f"attack pid {os.getpid()}", err=False)
     with _progress("attacking") as progress:
         report = exercise.attack(
             root,
             layout=layout,
             extension=extension.value,
+            behaviour=behaviour.value,
             notes_family=family,
             notes_dir=notes_dir,
             order=order.value,
-            rate=rate,
+            pace=exercise.Pace(pace.value, rate=rate, burst=burst, pause=pause),
+            threads=threads,
             seed=seed,
             progress=progress,
         )
@@ -104,6 +140,8 @@ def attack(
         f"(family {report.family or 'generic'}, extension {report.extension or 'kept'}, "
         f"{len(report.notes)} notes); labels in {exercise.STATE_DIR}/{exercise.LABELS}"
     )
+    for warning in report.warnings:
+        typer.echo(f"note: {warning}", err=True)
 
 
 @exercise_app.command()
@@ -117,6 +155,8 @@ def undo(
         f"removed {report.notes_removed} notes"
     )
     err = Console(stderr=True)
+    for warning in report.warnings:
+        err.print(f"note: {warning}", highlight=False)
     for number, reason in report.damaged_lines:
         err.print(f"journal line {number}: {reason}", highlight=False)
     for path, reason in report.failures:
@@ -125,3 +165,6 @@ def undo(
         err.print(f"differs from the manifest: {problem}", highlight=False)
     if not report.ok:
         raise typer.Exit(ExitStatus.FOUND)
+
+
+from rempart.cli import _workload  # noqa: E402,F401  # registers 'exercise workload'

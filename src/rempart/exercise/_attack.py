@@ -8,7 +8,6 @@ Every change is journaled first (see `_journal`), so `undo` always brings the sh
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import re
@@ -19,18 +18,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rempart.exercise import _layouts
-from rempart.exercise._journal import Journal, tmp_name
+from rempart.exercise._behaviours import BEHAVIOURS, Behaviour
+from rempart.exercise._journal import Journal
+from rempart.exercise._pace import Pace, Pacer
+from rempart.exercise._run import AttackLabel, Plan, Run
 from rempart.exercise._safety import (
     JOURNAL,
     LABELS,
     ExerciseError,
     check_target,
-    fsync_dir,
-    read_nofollow,
     state_dir,
     walk_files,
-    write_new,
 )
+
+__all__ = ["FAMILY_EXTENSIONS", "AttackLabel", "AttackReport", "attack", "default_notes_dir"]
 
 Progress = Callable[[int, int], None]
 EXTENSIONS = ("append", "random", "keep")
@@ -69,17 +70,6 @@ Nothing is lost: `rempart exercise undo` restores every file exactly.
 _PLACEHOLDER = re.compile(r"\[[^\]/]*\]")
 
 
-@dataclass(frozen=True)
-class AttackLabel:
-    """Ground truth for one attacked file (what scan should find)."""
-
-    path: str  # where the attacked file is now, relative to the root
-    original: str  # its path before the attack
-    layout: str
-    family: str | None
-    cipher: str
-
-
 @dataclass
 class AttackReport:
     """What an attack did: labels per file, notes dropped, and where it stopped."""
@@ -91,6 +81,7 @@ class AttackReport:
     notes: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # e.g. no fsync on this filesystem
 
 
 def default_notes_dir() -> Path | None:
@@ -154,74 +145,49 @@ def _order(root: Path, files: list[Path], order: str, rng: random.Random) -> lis
     raise ExerciseError(f"unknown order {order!r}", hint=f"one of {', '.join(ORDERS)}")
 
 
-def _folders_up_to(root: Path, folder: Path) -> list[Path]:
-    chain = [folder]
-    while chain[-1] != root:
-        chain.append(chain[-1].parent)
-    return chain[::-1]
+def _plan_folders(
+    journal: Journal, root: Path, folders: list[Path], note: str, content: bytes
+) -> set[Path]:
+    """Journal, in two records, every folder's times and where notes will be dropped.
+
+    One fsync for all folders rather than one per folder: the notes' folders and the
+    folder times are known before the first change.
+    """
+    times = []
+    for folder in folders:
+        st = os.lstat(folder)
+        rel = folder.relative_to(root).as_posix() if folder != root else "."
+        times.append({"path": rel, "mtime_ns": st.st_mtime_ns, "atime_ns": st.st_atime_ns})
+    noted = [f for f in folders if not os.path.lexists(f / note)]  # never overwrite
+    journal.append({"op": "dirs", "dirs": times}, sync=False)
+    journal.append(
+        {
+            "op": "notes",
+            "name": note,
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "folders": [f.relative_to(root).as_posix() if f != root else "." for f in noted],
+        }
+    )
+    return set(noted)
 
 
-class _Attacker:
-    def __init__(self, root: Path, journal: Journal, rng: random.Random, durable: bool) -> None:
-        self.root, self.journal, self.rng, self.durable = root, journal, rng, durable
-        self.n = 0
-
-    def rel(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix() if path != self.root else "."
-
-    def plan_folders(self, folders: list[Path], note: str, content: bytes) -> list[Path]:
-        """Journal, in two records, every folder's times and where notes will be dropped.
-
-        One fsync for all folders rather than one per folder: the notes' folders and the
-        folder times are known before the first change.
-        """
-        times = []
-        for folder in folders:
-            st = os.lstat(folder)
-            times.append(
-                {"path": self.rel(folder), "mtime_ns": st.st_mtime_ns, "atime_ns": st.st_atime_ns}
-            )
-        noted = [f for f in folders if not os.path.lexists(f / note)]  # never overwrite
-        self.journal.append({"op": "dirs", "dirs": times}, sync=False)
-        self.journal.append(
-            {
-                "op": "notes",
-                "name": note,
-                "size": len(content),
-                "sha256": hashlib.sha256(content).hexdigest(),
-                "folders": [self.rel(f) for f in noted],
-            }
+def _check_options(layout: str, extension: str, behaviour: str, threads: int) -> Behaviour:
+    if layout != "mixed" and layout not in _layouts.LAYOUTS:
+        _layouts.LAYOUTS[layout]  # raises RegistryError listing the known layouts
+    if extension not in EXTENSIONS:
+        raise ExerciseError(
+            f"unknown extension mode {extension!r}", hint=f"one of {', '.join(EXTENSIONS)}"
         )
-        return noted
-
-    def encrypt(self, path: Path, new: Path, layout: _layouts.Layout) -> _layouts.KeyMaterial:
-        st = os.lstat(path)
-        data = read_nofollow(path)
-        km = _layouts.new_key_material(layout, self.rng, len(data))
-        self.n += 1
-        self.journal.append(
-            {
-                "op": "file",
-                "n": self.n,
-                "path": self.rel(path),
-                "new": self.rel(new),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns,
-                "atime_ns": st.st_atime_ns,
-                "km": km.to_json(),
-            }
+    chosen = BEHAVIOURS[behaviour]  # raises RegistryError listing the known behaviours
+    if chosen.needs_new_name and extension == "keep":
+        raise ExerciseError(
+            f"behaviour {behaviour} needs a new name for each file",
+            hint="use --extension append or random, or --behaviour in-place",
         )
-        tmp = self.root / tmp_name(self.rel(path))
-        write_new(tmp, _layouts.apply(data, km), exclusive=False, sync=self.durable)
-        if new == path:
-            os.replace(tmp, path)
-        else:
-            os.rename(tmp, new)
-            os.unlink(path)
-        # undo reads the files' state, not this record: it needs no fsync of its own
-        self.journal.append({"op": "done", "n": self.n}, sync=False)
-        return km
+    if threads < 1:
+        raise ExerciseError(f"threads must be 1 or more, not {threads}")
+    return chosen
 
 
 def attack(
@@ -229,25 +195,38 @@ def attack(
     *,
     layout: str = "mixed",
     extension: str = "append",
+    behaviour: str = "in-place",
     notes_family: str | None = None,
     notes_dir: Path | None = None,
     order: str = "alpha",
+    pace: str | Pace = "steady",
     rate: float | None = None,
+    threads: int = 1,
     seed: int | None = None,
     progress: Progress | None = None,
     durable: bool = True,
 ) -> AttackReport:
     """Encrypt every regular file of a practice share, journaling each change first.
 
+    Works on a local folder or through a mounted SMB/CIFS share (see `_durable`).
+
     Args:
         layout: a name from `LAYOUTS`, or "mixed" (one per file, drawn from the seed).
         extension: "append" (family-like or ".locked"), "random" (one for the whole
             attack, like LockBit 3.0) or "keep".
+        behaviour: a name from `BEHAVIOURS`: "in-place", "copy-delete" (encrypted copy
+            under the new name, original deleted) or "rename-write" (renamed, then
+            encrypted); the last two need a new name (not extension "keep").
         notes_family: the family whose note is dropped (a folder of `notes_dir`).
         notes_dir: the ransom-notes collection (default: ../shared/data/ransom-notes).
         order: "alpha", "reverse", "random" or "largest" first.
-        rate: files per second at most (None: as fast as possible).
-        seed: makes keys, layouts and names reproducible (None: fresh randomness).
+        pace: "steady", "bursts" (`Pace.burst` files, then about `Pace.pause` seconds),
+            "slow-low", or a `Pace` for other burst sizes and pauses.
+        rate: files per second at most for "steady" (None: as fast as possible) and
+            "slow-low" (None: a few files a minute).
+        threads: worker threads encrypting different files at once.
+        seed: makes keys, layouts, names and pauses reproducible (None: fresh randomness),
+            whatever the number of threads.
         durable: fsync each attacked file before its rename, so that even a power cut
             leaves every file wholly original or wholly attacked (the journal is always
             fsynced; tests turn this off for speed).
@@ -255,12 +234,11 @@ def attack(
         ExerciseError: not a practice share, an earlier attack not undone, a bad option.
     """
     root = check_target(root)
-    if layout != "mixed" and layout not in _layouts.LAYOUTS:
-        _layouts.LAYOUTS[layout]  # raises RegistryError listing the known layouts
-    if extension not in EXTENSIONS:
-        raise ExerciseError(
-            f"unknown extension mode {extension!r}", hint=f"one of {', '.join(EXTENSIONS)}"
-        )
+    chosen = _check_options(layout, extension, behaviour, threads)
+    if isinstance(pace, str):
+        pace = Pace(pace, rate=rate)
+    elif rate is not None:
+        raise ExerciseError("give the rate inside the Pace, not beside it")
     journal_path = state_dir(root) / JOURNAL
     if os.path.lexists(journal_path):
         raise ExerciseError(f"{root} was already attacked", hint="run `rempart exercise undo`")
@@ -280,13 +258,15 @@ def attack(
     files = _order(root, list(walk_files(root)), order, rng)
     folders = sorted({f for path in files for f in _folders_up_to(root, path.parent)})
     report = AttackReport(root=root, family=family, extension=suffix or None)
-    started = time.monotonic()
     with Journal(journal_path) as journal, open(state_dir(root) / LABELS, "a") as labels:
         journal.append(
             {
                 "op": "start",
                 "seed": seed,
                 "layout": layout,
+                "behaviour": chosen.name,
+                "pace": asdict(pace),
+                "threads": threads,
                 "family": family,
                 "extension": suffix,
                 "pid": os.getpid(),
@@ -294,33 +274,25 @@ def attack(
             },
             sync=False,
         )
-        attacker = _Attacker(root, journal, rng, durable)
-        pending_notes = set(attacker.plan_folders(folders, note_name, note_body))
-        for i, path in enumerate(files):
-            for folder in _folders_up_to(root, path.parent):
-                if folder in pending_notes:  # a note in every folder the attack walks through
-                    pending_notes.discard(folder)
-                    write_new(folder / note_name, note_body, sync=False)
-                    report.notes.append(attacker.rel(folder / note_name))
-            chosen = _layouts.pick_layout(layout, rng)
-            new = path.with_name(path.name + suffix)
-            if os.path.lexists(new) and new != path:
-                report.skipped.append((attacker.rel(path), f"{new.name} already exists"))
-                continue
-            km = attacker.encrypt(path, new, chosen)
-            label = AttackLabel(
-                attacker.rel(new), attacker.rel(path), chosen.name, family, km.cipher
-            )
-            report.labels.append(label)
-            labels.write(json.dumps(asdict(label), ensure_ascii=False) + "\n")
-            labels.flush()
-            if progress:
-                progress(i + 1, len(files))
-            if rate:
-                delay = started + (i + 1) / rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+        noted = _plan_folders(journal, root, folders, note_name, note_body)
+        plan = Plan(
+            root, files, layout, suffix, chosen, family, noted, note_name, note_body, durable
+        )
+        pacer = Pacer(pace, seed)
+        run = Run(plan, journal, rng, pacer, labels, progress)
+        run.run(threads)  # an error or Ctrl-C leaves the journal complete up to that file
+        report.labels = run.finished
+        report.notes = [run.rel(n) for n in run.dropped]
+        report.skipped = [(run.rel(p), why) for p, why in run.skipped]
+        report.seconds = time.monotonic() - pacer.started
         journal.append({"op": "end", "files": len(report.labels)})  # fsynced: all done
-    fsync_dir(root)
-    report.seconds = time.monotonic() - started
+        journal.durability.fsync_dir(root)
+        report.warnings = journal.durability.warnings
     return report
+
+
+def _folders_up_to(root: Path, folder: Path) -> list[Path]:
+    chain = [folder]
+    while chain[-1] != root:
+        chain.append(chain[-1].parent)
+    return chain[::-1]

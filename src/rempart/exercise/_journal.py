@@ -1,15 +1,21 @@
 """The attack journal and `undo`: every change is written down durably before it is made.
 
-An attack changes a file in three steps, each leaving a state `undo` can recognise:
+An attack changes a file in steps, each leaving a state `undo` can recognise:
 
-1. append a `file` record (paths, sha256 and times of the original, key material), fsync;
-2. write the attacked bytes to a temporary name next to the file, fsync;
-3. rename the temporary file over the original (name kept) or to the new name, then delete
-   the original; then append a `done` record.
+1. append a `file` record (paths, behaviour, sha256 and times of the original, key
+   material), fsync;
+2. run the behaviour (see `_behaviours`): in-place, copy-delete or rename-write;
+3. append a `done` record.
 
-So at any instant a file is either wholly original or wholly attacked, never half of each,
-and the original's sha256 tells which. `undo` checks that hash rather than trusting the
-`done` record, which makes it correct after a SIGKILL and safe to run twice.
+Whatever the behaviour and wherever it was stopped, the original bytes are whole somewhere:
+under the original name, under the new name (rename-write, renamed but not yet written), or
+as a whole attacked file that decrypts to them; partial copies and temporary files are
+extra. The original's sha256 tells which, so `undo` checks hashes rather than trusting the
+`done` record: correct after a SIGKILL and safe to run twice.
+
+Format: JSON lines. Records written before behaviours existed have no `behaviour` field,
+which means `in-place`; `undo` does not need it (it reads the files' state) but keeps it
+in its messages.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rempart.exercise import _layouts
+from rempart.exercise._durable import Durability
 from rempart.exercise._manifest import verify as verify_tree
 from rempart.exercise._safety import (
     JOURNAL,
@@ -29,27 +37,34 @@ from rempart.exercise._safety import (
     TMP_SUFFIX,
     ExerciseError,
     check_target,
-    fsync_dir,
     read_nofollow,
     state_dir,
-    write_new,
 )
 
 
 class Journal:
-    """An append-only JSON-lines file where each record is on disk before `append` returns."""
+    """An append-only JSON-lines file where each record is on disk before `append` returns.
 
-    def __init__(self, path: Path) -> None:
+    Thread-safe: one writer at a time, because O_APPEND is emulated by the client on an SMB
+    mount and two concurrent writes could interleave there.
+    """
+
+    def __init__(self, path: Path, durability: Durability | None = None) -> None:
         self.path = path
+        self.durability = durability or Durability()
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
         self._fd = os.open(path, flags, 0o600)
+        self._lock = threading.Lock()
 
     def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
         """Append one record; with `sync` it is on disk (with all before it) on return."""
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        os.write(self._fd, line)  # one write per record: O_APPEND keeps it whole
-        if sync:
-            os.fsync(self._fd)
+        with self._lock:
+            view = memoryview(line)
+            while view:  # one write per record in practice; a short write is finished here
+                view = view[os.write(self._fd, view) :]
+            if sync:
+                self.durability.fsync(self._fd, "the journal")
 
     def close(self) -> None:
         os.close(self._fd)
@@ -77,6 +92,7 @@ class UndoReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     damaged_lines: list[tuple[int, str]] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)  # tree vs manifest after undo
+    warnings: list[str] = field(default_factory=list)  # e.g. no fsync on this filesystem
 
     @property
     def ok(self) -> bool:
@@ -110,7 +126,9 @@ def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
 
-def _restore_file(root: Path, rec: dict[str, Any], report: UndoReport) -> None:
+def _restore_file(
+    root: Path, rec: dict[str, Any], report: UndoReport, durability: Durability
+) -> None:
     orig, new, tmp = root / rec["path"], root / rec["new"], root / tmp_name(rec["path"])
     for leftover in {tmp, root / tmp_name(rec["new"])}:
         if _exists(leftover):  # the rename never happened: the file it shadows is untouched
@@ -118,24 +136,34 @@ def _restore_file(root: Path, rec: dict[str, Any], report: UndoReport) -> None:
     times = (rec["atime_ns"], rec["mtime_ns"])
     if _exists(orig) and _sha256(read_nofollow(orig)) == rec["sha256"]:
         if new != orig and _exists(new):
-            os.unlink(new)  # killed between the rename and the deletion of the original
+            # in-place killed between the rename and the deletion of the original, or a
+            # copy-delete copy (perhaps partial) written before the original was deleted
+            os.unlink(new)
         os.utime(orig, ns=times, follow_symlinks=False)
         report.already_original += 1
         return
-    source = new if _exists(new) else None
-    if source is None:
+    if not _exists(new):
         report.failures.append((rec["path"], "neither the original nor the attacked file exists"))
         return
-    original = _layouts.revert(read_nofollow(source), _layouts.KeyMaterial.from_json(rec["km"]))
-    if _sha256(original) != rec["sha256"]:
-        report.failures.append(
-            (rec["path"], f"decrypting {rec['new']} does not give the original (changed since?)")
-        )
-        return
-    write_new(tmp, original)
-    os.replace(tmp, orig)
-    if new != orig:
-        os.unlink(new)
+    found = read_nofollow(new)
+    if new != orig and _sha256(found) == rec["sha256"]:
+        os.rename(new, orig)  # rename-write killed after the rename, before the write
+    else:
+        original = _layouts.revert(found, _layouts.KeyMaterial.from_json(rec["km"]))
+        if _sha256(original) != rec["sha256"]:
+            behaviour = rec.get("behaviour", "in-place")
+            report.failures.append(
+                (
+                    rec["path"],
+                    f"decrypting {rec['new']} ({behaviour}) does not give the original "
+                    "(changed since?)",
+                )
+            )
+            return
+        durability.write(tmp, original)
+        os.replace(tmp, orig)
+        if new != orig:
+            os.unlink(new)
     os.utime(orig, ns=times, follow_symlinks=False)
     report.restored += 1
 
@@ -172,9 +200,10 @@ def undo(root: Path, *, verify: bool = True) -> UndoReport:
         raise ExerciseError(f"{root} has no attack journal: nothing to undo")
     records, damaged = read_journal(journal_path)
     report = UndoReport(damaged_lines=damaged)
+    durability = Durability()
     for rec in reversed(records):
         if rec["op"] == "file":
-            _restore_file(root, rec, report)
+            _restore_file(root, rec, report, durability)
         elif rec["op"] == "notes":
             _remove_notes(root, rec, report)
     for rec in records:
@@ -185,7 +214,8 @@ def undo(root: Path, *, verify: bool = True) -> UndoReport:
                     ns=(folder["atime_ns"], folder["mtime_ns"]),
                     follow_symlinks=False,
                 )
-    fsync_dir(root)
+    durability.fsync_dir(root)
+    report.warnings = durability.warnings
     if not report.failures and not damaged:
         for name in (JOURNAL, LABELS):
             if _exists(state_dir(root) / name):
