@@ -158,3 +158,13 @@ def test_build_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("keep me")
     with pytest.raises(ExerciseError, match="not empty"):
         build(tmp_path, 10, 1)
+
+
+def test_big_files_take_the_size_asked(tmp_path) -> None:
+    from rempart import exercise
+
+    manifest = exercise.build(tmp_path / "share", 20, 3, big=True, big_mb=3)
+    sizes = {e.path: e.size for e in manifest.entries}
+    assert sizes["archives/sauvegarde-2019.bin"] == 3 * 2**20
+    assert 2 * 2**20 < sizes["finances/exports/grand-livre-2023.csv"] < 4 * 2**20
+    assert exercise.verify(tmp_path / "share") == []

@@ -64,11 +64,14 @@ def build(
     dest: Path = typer.Argument(..., help="New or empty folder to build the share in."),
     files: int = typer.Option(1000, "--files", min=1, help="Number of files."),
     seed: int = typer.Option(1, "--seed", help="Same seed, same bytes."),
-    big: bool = typer.Option(False, "--big", help="Add a few files of tens of MB."),
+    big: bool = typer.Option(False, "--big", help="Add a few large files (scan, export, backup)."),
+    big_mb: int = typer.Option(
+        30, "--big-size", min=1, max=2048, help="Size of the large export and backup, in MB."
+    ),
 ) -> None:
     """Build a realistic municipal practice share (French documents, photos, mails...)."""
     with _progress("building") as progress:
-        manifest = exercise.build(dest, files, seed, big=big, progress=progress)
+        manifest = exercise.build(dest, files, seed, big=big, big_mb=big_mb, progress=progress)
     size = sum(e.size for e in manifest.entries) / 1e6
     owner = sum(e.owner_encrypted for e in manifest.entries)
     typer.echo(

@@ -129,8 +129,11 @@ def _work(root: Path, seed: int, chunk: list[FileSpec]) -> list[Entry]:
     return [_write(root, spec, _make(spec, seed)) for spec in chunk]
 
 
-def _big_files(seed: int) -> Iterator[tuple[FileSpec, bytes]]:
-    """A few files of tens of MB: a raw scan, a big export, a backup archive."""
+BIG_MB = 30  # the backup archive's size when no other is asked
+
+
+def _big_files(seed: int, mb: int = BIG_MB) -> Iterator[tuple[FileSpec, bytes]]:
+    """A few large files: a raw scan (~37 MB), a ledger export and a backup of `mb` MB each."""
     from PIL import Image
 
     gen = np.random.default_rng([seed, 99])
@@ -146,7 +149,7 @@ def _big_files(seed: int) -> Iterator[tuple[FileSpec, bytes]]:
         ),
         buf.getvalue(),
     )
-    rows = gen.integers(0, 10**7, size=(600_000, 3))
+    rows = gen.integers(0, 10**7, size=(max(1, mb * 2**20 // 25), 3))  # ~25 bytes a row
     text = "\n".join(f"{a};{b / 100:.2f};{c}" for a, b, c in rows.tolist())
     yield (
         FileSpec(
@@ -163,7 +166,7 @@ def _big_files(seed: int) -> Iterator[tuple[FileSpec, bytes]]:
         FileSpec(
             -3, "archives/sauvegarde-2019.bin", "random", "archives", "Sauvegarde", when + 2 * 10**9
         ),
-        gen.bytes(30 * 2**20),
+        gen.bytes(mb * 2**20),
     )
 
 
@@ -173,13 +176,15 @@ def build(
     seed: int,
     *,
     big: bool = False,
+    big_mb: int = BIG_MB,
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> Manifest:
     """Build a practice share of `files` files under `dest` (new or empty).
 
     Args:
-        big: add a few files of tens of MB.
+        big: add a few large files: a raw scan, a ledger export and a backup.
+        big_mb: size of the export and of the backup in MB (up to hundreds).
         workers: processes making files (default: the CPU count; 1 for small shares).
     Raises:
         ExerciseError: `dest` is not empty, or is a place a practice share must not go.
@@ -208,7 +213,7 @@ def build(
                 if progress:
                     progress(len(entries), files)
     if big:
-        for spec, data in _big_files(seed):
+        for spec, data in _big_files(seed, big_mb):
             (root / spec.path).parent.mkdir(parents=True, exist_ok=True)
             entries.append(_write(root, spec, data))
     manifest = Manifest(root, seed, sorted(entries, key=lambda e: e.path))
