@@ -48,12 +48,21 @@ def _root(
     _state["traceback"] = traceback
 
 
-def _register_commands() -> None:
+#: Commands whose run needs no other command group loaded (the exercise group pulls in
+#: document libraries: a tenth of a second that a scan should not pay).
+_STANDALONE = {"scan"}
+
+
+def _register_commands(argv: list[str] | None = None) -> None:
     # Imported for their side effect of adding commands to `app`; runs once.
     if _state.get("registered"):
         return
     _state["registered"] = True
     from rempart.cli import scan  # noqa: F401
+
+    wanted = next((a for a in argv or [] if not a.startswith("-")), None)
+    if wanted in _STANDALONE:
+        return
 
     try:
         from rempart.cli import exercise  # noqa: F401
@@ -70,7 +79,7 @@ def _register_commands() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map errors to exit codes."""
-    _register_commands()
+    _register_commands(sys.argv[1:] if argv is None else argv)
     err = Console(stderr=True)
     try:
         rc = app(args=argv, standalone_mode=False)
