@@ -238,3 +238,22 @@ def test_outputs_inside_the_scanned_tree_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ScanError, match="inside the tree being scanned"):
         refuse_inside(tmp_path, [tmp_path / "sub" / "report.html"])
     refuse_inside(tmp_path / "a", [tmp_path / "b.html"])
+
+
+def test_a_classifier_bug_on_one_file_does_not_end_the_scan(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "share"
+    root.mkdir()
+    (root / "poison.txt").write_text("déclenche un bogue")
+    (root / "ok.txt").write_text("un fichier ordinaire")
+    real = _worker.classify
+
+    def buggy(sample):
+        if sample.name == "poison.txt":
+            raise IndexError("index out of range")
+        return real(sample)
+
+    monkeypatch.setattr(_worker, "classify", buggy)
+    rows = _scan(tmp_path, root, workers=1)
+    assert rows["ok.txt"]["verdict"] == "intact"
+    assert rows["poison.txt"]["verdict"] == "unreadable"
+    assert "internal error while classifying (IndexError" in rows["poison.txt"]["evidence"][0]

@@ -90,7 +90,13 @@ class Worker:
         if not stat.S_ISREG(st.st_mode):
             return _unreadable(rel, "replaced by a non-regular file during the scan")
         sample = take(fd, st.st_size, os.fsdecode(name))
-        result = classify(sample)
+        try:
+            result = classify(sample)
+        except Exception as exc:  # noqa: BLE001
+            # A bug of ours on one hostile file must not end a scan of a million: the file
+            # gets its own verdict saying so, and the scan goes on.
+            why = f"internal error while classifying ({type(exc).__name__}: {exc}); please report"
+            return _unreadable(rel, why, st.st_size, st.st_mtime_ns)
         evidence = list(result.evidence)
         digest = None
         if self.hash_mode == "sha256":
