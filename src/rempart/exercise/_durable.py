@@ -14,6 +14,8 @@ import os
 import threading
 from pathlib import Path
 
+from rempart.exercise._safety import write_new
+
 # fsync errors that mean "not supported here", not "the data is lost" (EIO is never tolerated)
 _UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
 
@@ -58,14 +60,6 @@ class Durability:
 
     def write(self, path: Path, data: bytes, *, exclusive: bool = True, sync: bool = True) -> None:
         """Write `data` to a new file (O_EXCL unless told, never through a symlink)."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-        flags |= os.O_EXCL if exclusive else os.O_TRUNC
-        fd = os.open(path, flags, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                self.fsync(fd, "files")
-        finally:
-            os.close(fd)
+        write_new(
+            path, data, exclusive=exclusive, sync=sync, fsync=lambda fd: self.fsync(fd, "files")
+        )

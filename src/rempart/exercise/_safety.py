@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rempart.errors import RempartError
@@ -118,8 +118,18 @@ def read_nofollow(path: Path) -> bytes:
         os.close(fd)
 
 
-def write_new(path: Path, data: bytes, *, exclusive: bool = True, sync: bool = True) -> None:
-    """Write `data` to a new file (O_EXCL, O_NOFOLLOW), durably unless `sync` is False."""
+def write_new(
+    path: Path,
+    data: bytes,
+    *,
+    exclusive: bool = True,
+    sync: bool = True,
+    fsync: Callable[[int], None] = os.fsync,
+) -> None:
+    """Write `data` to a new file (O_EXCL, O_NOFOLLOW), durably unless `sync` is False.
+
+    `fsync` lets a caller decide what a refused fsync means (see `_durable`).
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     flags |= os.O_EXCL if exclusive else os.O_TRUNC
     fd = os.open(path, flags, 0o644)
@@ -128,7 +138,7 @@ def write_new(path: Path, data: bytes, *, exclusive: bool = True, sync: bool = T
         while view:
             view = view[os.write(fd, view) :]
         if sync:
-            os.fsync(fd)
+            fsync(fd)
     finally:
         os.close(fd)
 
