@@ -42,6 +42,7 @@ def _photo() -> bytes:
 def test_random_files_sharing_an_unfamiliar_extension_are_a_campaign(tmp_path: Path) -> None:
     root = tmp_path / "share"
     root.mkdir()
+    (root / "LISEZ-MOI.txt").write_text(NOTE)  # the attack shows itself: a ransom note
     for i in range(6):
         (root / f"A{i}F3K9.x7k2p9").write_bytes(os.urandom(30_000))
     for i in range(2):

@@ -105,5 +105,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         show(file=sys.stderr)
         return int(getattr(exc, "exit_code", ExitStatus.ERROR))
+    except Exception as exc:
+        # A bug, or an environment we did not foresee. Never exit 1: scripts read 1 as
+        # "found something". The traceback is one option away.
+        if _state["traceback"]:
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        err.print("run again with --traceback for details, and please report it")
+        return ExitStatus.ERROR
     # click returns the code of a `typer.Exit` instead of raising it when not standalone
     return rc if isinstance(rc, int) else ExitStatus.OK

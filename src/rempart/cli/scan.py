@@ -23,7 +23,7 @@ from rempart.cli._app import ExitStatus, app
 from rempart.errors import UsageError
 from rempart.store import open_store
 from rempart.triage import export, scanner
-from rempart.triage._persist import refuse_inside
+from rempart.triage._persist import check_output, refuse_inside
 from rempart.triage.verdicts import Verdict
 
 
@@ -79,6 +79,11 @@ def scan(
     if url.startswith("sqlite:///"):
         outputs.append(Path(url.removeprefix("sqlite:///")))
     refuse_inside(root, outputs)
+    for out in (jsonl, html):
+        if out:
+            check_output(out)
+    if not 0 < len(incident) <= 120:
+        raise UsageError("--incident takes a name of 1 to 120 characters")
     engine = open_store(url)
     options = scanner.ScanOptions(
         workers=workers, hash=hash_mode.value, notes_dir=str(notes_dir) if notes_dir else None

@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    NoSuchModuleError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from rempart.errors import StoreError
 
@@ -32,7 +38,7 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
         engine = create_engine(url)
-    except (ArgumentError, NoSuchModuleError) as exc:
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise StoreError(
             f"cannot use store URL {url!r}: {exc}",
             hint="use sqlite:///path/to/file.db or postgresql://user:password@host/db",
@@ -54,6 +60,11 @@ def current_revision(engine: Engine) -> str | None:
             found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except (OperationalError, ProgrammingError):
         return None  # no table yet; an unreachable server fails again, clearly, in migrate
+    except DatabaseError as exc:  # e.g. --db pointing at a file that is not a database
+        raise StoreError(
+            f"cannot open the incident store at {engine.url.render_as_string()}: {exc.orig}",
+            hint="is this file a rempart store? use another --db",
+        ) from exc
     return None if found is None else str(found)
 
 
@@ -70,7 +81,7 @@ def migrate(engine: Engine) -> None:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
-    except OperationalError as exc:
+    except (OperationalError, DatabaseError) as exc:
         raise StoreError(
             f"cannot open the incident store at {engine.url.render_as_string()}: {exc.orig}",
             hint="check the --db URL or REMPART_DB, and that the server is running",

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +101,18 @@ def _insert(conn: Connection, table: type[ScanFile] | type[ScanDir]) -> Executab
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _stored_mtime(r: Row) -> tuple[int | None, tuple[str, ...]]:
+    """The mtime as stored (64-bit nanoseconds), and evidence when it does not fit."""
+    if r.mtime_ns is None or r.mtime_ns in _INT64:
+        return r.mtime_ns, r.evidence
+    # Dates past 2262 exist (ext4, xfs, NTFS allow them; attackers set them): keep the
+    # value as evidence rather than lose the row.
+    return None, (*r.evidence, f"modification time out of range: {r.mtime_ns} ns since 1970")
+
+
 class Writer:
     """Buffers rows and finished directories; writes them in one transaction per flush."""
 
@@ -111,6 +126,7 @@ class Writer:
     def add(self, rows: Iterable[Row]) -> None:
         sid = self.scan_id
         for r in rows:
+            mtime_ns, evidence = _stored_mtime(r)
             self.rows.append(
                 {
                     "scan_id": sid,
@@ -122,9 +138,9 @@ class Writer:
                     "format": r.format,
                     "family": r.family,
                     "size": r.size,
-                    "mtime_ns": r.mtime_ns,
+                    "mtime_ns": mtime_ns,
                     "sha256": r.sha256,
-                    "evidence": json.dumps(list(r.evidence)),
+                    "evidence": json.dumps(list(evidence)),
                     "note": r.note,
                     "confidence": r.confidence,
                 }
@@ -138,13 +154,37 @@ class Writer:
     def flush(self) -> None:
         if not self.rows and not self.dirs:
             return
-        with self.engine.begin() as conn:
+        with _no_sigint(), self.engine.begin() as conn:
             if self.rows:
                 conn.execute(_insert(conn, ScanFile), self.rows)
             if self.dirs:  # after their files: a directory is done only once they are stored
                 conn.execute(_insert(conn, ScanDir), self.dirs)
         self.rows.clear()
         self.dirs.clear()
+
+
+@contextmanager
+def _no_sigint() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends: an interrupted commit would keep the store locked."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def check_output(path: Path) -> None:
+    """Fail before a long scan, not after it, when an output file cannot be written."""
+    if path.is_dir():
+        raise ScanError(f"{path} is a folder: give a file name for the output")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ScanError(f"cannot write {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ScanError(f"cannot write {path}: the folder {parent} is not writable")
 
 
 def refuse_inside(root: Path, outputs: Iterable[Path]) -> None:

@@ -48,6 +48,11 @@ class DirOpener:
             self.rel = walk.join(self.rel, part)
         return self.fds[-1] if self.fds else self.root_fd
 
+    def close(self) -> None:
+        while self.fds:
+            os.close(self.fds.pop())
+        self.rel = b""
+
 
 class Worker:
     """Classifies batches of files of one directory."""
@@ -61,6 +66,11 @@ class Worker:
         self.opener = DirOpener(walk.open_root(root))
         self.hash_mode = hash_mode
         self.hash_max = hash_max
+
+    def close(self) -> None:
+        """Close the directories this worker holds open (its root included)."""
+        self.opener.close()
+        os.close(self.opener.root_fd)
 
     def batch(self, rel_dir: bytes, names: tuple[bytes, ...]) -> list[Row]:
         try:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy import Engine, Select, Table, bindparam, select, update
 
 from rempart.store.models import ScanFile
 from rempart.triage import families
@@ -29,14 +29,45 @@ OPAQUE = frozenset(
     {"", "bin", "dat", "key", "hc", "tc", "vc", "img", "iso", "raw", "enc", "kdbx", "rnd", "tmp"}
 )
 _DAMAGED = [v.value for v in DAMAGED]
+_PAGE = 5000  # rows read, and updates written, at a time: memory stays flat
 _SUSPICIOUS = Verdict.SUSPICIOUS.value
 
 
 def apply_context(engine: Engine, scan_id: int) -> None:
     """Run every cross-file rule over a finished scan."""
-    promote_campaigns(engine, scan_id)
+    promote_campaigns(engine, scan_id, attacked=_attacked(engine, scan_id))
     promote_next_to_notes(engine, scan_id)
     assign_families(engine, scan_id)
+
+
+def _attacked(engine: Engine, scan_id: int) -> bool:
+    """The scan shows an attack: a ransom note, or encrypted files."""
+    f = ScanFile
+    hit = [Verdict.RANSOM_NOTE.value, *_DAMAGED]
+    with engine.connect() as conn:
+        found = conn.scalar(select(f.id).where(f.scan_id == scan_id, f.verdict.in_(hit)).limit(1))
+    return found is not None
+
+
+def _stream_updates(
+    engine: Engine,
+    query: Select[int, bytes, str],
+    update_for: Callable[[int, bytes, str], dict[str, object] | None],
+) -> int:
+    """Read `query` page by page and apply what `update_for(*row)` returns, page by page."""
+    pending: list[dict[str, object]] = []
+    done = 0
+    with engine.connect() as conn:
+        for row in conn.execute(query.execution_options(yield_per=_PAGE)):
+            change = update_for(row[0], bytes(row[1]), row[2])
+            if change is not None:
+                pending.append(change)
+            if len(pending) >= _PAGE:
+                _apply(engine, pending)
+                done += len(pending)
+                pending = []
+    _apply(engine, pending)
+    return done + len(pending)
 
 
 def _parent(path: bytes) -> bytes:
@@ -62,38 +93,48 @@ def _promoted_verdict(evidence: str) -> Verdict:
     return Verdict.PARTIALLY_ENCRYPTED
 
 
-def promote_campaigns(engine: Engine, scan_id: int) -> int:
-    """Suspicious files sharing an unfamiliar extension with a campaign are encrypted."""
+def promote_campaigns(engine: Engine, scan_id: int, attacked: bool) -> int:
+    """Suspicious files sharing an unfamiliar extension with a campaign are encrypted.
+
+    Two kinds of campaign: an extension that at least `CAMPAIGN_MIN` encrypted files carry,
+    and, only where the scan shows an attack (`attacked`), an extension that many files of
+    random content share. Without that, random files alike are a format we do not know
+    (web fonts, packs, backups of some tool), not an attack.
+    """
     f = ScanFile
     damaged: Counter[str] = Counter()
     random_: Counter[str] = Counter()
-    suspects: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    rows = select(f.path, f.verdict, f.evidence).where(
+        f.scan_id == scan_id, f.verdict.in_([*_DAMAGED, _SUSPICIOUS])
+    )
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(f.id, f.path, f.verdict, f.evidence).where(
-                f.scan_id == scan_id, f.verdict.in_([*_DAMAGED, _SUSPICIOUS])
-            )
-        )
-        for fid, path, verdict, evidence in rows:
+        for path, verdict, evidence in conn.execute(rows.execution_options(yield_per=_PAGE)):
             ext = _ext(bytes(path))
             if ext in OPAQUE or ext in STRUCTURED:
                 continue
-            if verdict == _SUSPICIOUS:
-                suspects[ext].append((fid, evidence))
-                random_[ext] += RANDOM_THROUGHOUT in evidence
-            else:
+            if verdict != _SUSPICIOUS:
                 damaged[ext] += 1
-    updates = []
-    for ext, members in suspects.items():
+            elif RANDOM_THROUGHOUT in evidence:
+                random_[ext] += 1
+    why: dict[str, str] = {}
+    for ext in {*damaged, *random_}:
         if damaged[ext] >= CAMPAIGN_MIN:
-            why = f"shares the extension .{ext} with {damaged[ext]} encrypted files"
-        elif random_[ext] >= CAMPAIGN_MIN:
-            why = f"{random_[ext]} files share the extension .{ext} and are random throughout"
-        else:
-            continue
-        updates += [_promotion(fid, ev, _promoted_verdict(ev), why) for fid, ev in members]
-    _apply(engine, updates)
-    return len(updates)
+            why[ext] = f"shares the extension .{ext} with {damaged[ext]} encrypted files"
+        elif attacked and random_[ext] >= CAMPAIGN_MIN:
+            why[ext] = f"{random_[ext]} files share the extension .{ext} and are random throughout"
+    if not why:
+        return 0
+
+    def promote(fid: int, path: bytes, evidence: str) -> dict[str, object] | None:
+        reason = why.get(_ext(path))
+        if reason is None:
+            return None
+        return _promotion(fid, evidence, _promoted_verdict(evidence), reason)
+
+    suspects = select(f.id, f.path, f.evidence).where(
+        f.scan_id == scan_id, f.verdict == _SUSPICIOUS
+    )
+    return _stream_updates(engine, suspects, promote)
 
 
 def _notes_by_dir(engine: Engine, scan_id: int) -> dict[bytes, Counter[str]]:
@@ -115,19 +156,18 @@ def promote_next_to_notes(engine: Engine, scan_id: int) -> int:
     note_dirs = _notes_by_dir(engine, scan_id)
     if not note_dirs:
         return 0
+
+    def promote(fid: int, path: bytes, evidence: str) -> dict[str, object] | None:
+        if SIGNATURE_LOST not in evidence or _parent(path) not in note_dirs:
+            return None
+        why = "a ransom note lies in the same folder"
+        return _promotion(fid, evidence, _promoted_verdict(evidence), why)
+
     f = ScanFile
-    updates = []
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(f.id, f.path, f.evidence).where(f.scan_id == scan_id, f.verdict == _SUSPICIOUS)
-        )
-        for fid, path, evidence in rows:
-            if SIGNATURE_LOST not in evidence or _parent(bytes(path)) not in note_dirs:
-                continue
-            why = "a ransom note lies in the same folder"
-            updates.append(_promotion(fid, evidence, _promoted_verdict(evidence), why))
-    _apply(engine, updates)
-    return len(updates)
+    suspects = select(f.id, f.path, f.evidence).where(
+        f.scan_id == scan_id, f.verdict == _SUSPICIOUS
+    )
+    return _stream_updates(engine, suspects, promote)
 
 
 def assign_families(engine: Engine, scan_id: int) -> int:
@@ -136,21 +176,18 @@ def assign_families(engine: Engine, scan_id: int) -> int:
     nearest = {d: c.most_common(1)[0][0] for d, c in by_dir.items() if c.most_common(1)[0][0]}
     overall = {fam for c in by_dir.values() for fam in c if fam}
     only = next(iter(overall)) if len(overall) == 1 else None
+
+    def name(fid: int, path: bytes, evidence: str) -> dict[str, object] | None:
+        family, why = _family_of(path, nearest, only)
+        if not family:
+            return None
+        return {"fid": fid, "family": family, "evidence": json.dumps([*json.loads(evidence), why])}
+
     f = ScanFile
-    updates = []
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(f.id, f.path, f.evidence).where(
-                f.scan_id == scan_id, f.verdict.in_(_DAMAGED), f.family.is_(None)
-            )
-        )
-        for fid, path, evidence in rows:
-            family, why = _family_of(bytes(path), nearest, only)
-            if family:
-                ev = [*json.loads(evidence), why]
-                updates.append({"fid": fid, "family": family, "evidence": json.dumps(ev)})
-    _apply(engine, updates)
-    return len(updates)
+    damaged = select(f.id, f.path, f.evidence).where(
+        f.scan_id == scan_id, f.verdict.in_(_DAMAGED), f.family.is_(None)
+    )
+    return _stream_updates(engine, damaged, name)
 
 
 def _family_of(path: bytes, nearest: dict[bytes, str], only: str | None) -> tuple[str | None, str]:

@@ -66,13 +66,17 @@ def write_jsonl(engine: Engine, scan_id: int, dest: Path) -> int:
 
 
 def _iso(mtime_ns: int | None) -> str | None:
-    if mtime_ns is None:
-        return None
-    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat()
+    found = _dt(mtime_ns)
+    return None if found is None else found.isoformat()
 
 
 def _dt(mtime_ns: int | None) -> datetime | None:
-    return None if mtime_ns is None else datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+    if mtime_ns is None:
+        return None
+    try:
+        return datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+    except (OverflowError, ValueError, OSError):  # past year 9999: the store keeps the ns
+        return None
 
 
 def summarise(engine: Engine, scan_id: int) -> ScanSummary:

@@ -10,11 +10,13 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from rempart.errors import ScanError
 from rempart.triage import _persist, notes, walk
 from rempart.triage._worker import Worker, init_process, run_batch
 from rempart.triage.context import apply_context
@@ -80,6 +82,14 @@ def scan(
             writer.flush()
             _persist.set_status(engine, scan_id, "interrupted")
             return ScanRun(scan_id, "interrupted", _persist.count_files(engine, scan_id) - before)
+        except BrokenProcessPool:
+            writer.flush()
+            _persist.set_status(engine, scan_id, "interrupted")
+            raise ScanError(
+                "a worker process died (killed, or out of memory?); what it had not finished "
+                "is not stored",
+                hint="run the same command with --resume to carry on",
+            ) from None
         apply_context(engine, scan_id)
         _persist.set_status(engine, scan_id, "done")
         return ScanRun(scan_id, "done", _persist.count_files(engine, scan_id) - before)
@@ -132,8 +142,11 @@ def _run_inline(
     counter: _Counter,
 ) -> None:
     worker = Worker(root, options.hash, options.hash_max, options.notes_dir)
-    for listing in listings:
-        _finish(listing, worker.batch(listing.rel, listing.files), writer, counter)
+    try:
+        for listing in listings:
+            _finish(listing, worker.batch(listing.rel, listing.files), writer, counter)
+    finally:
+        worker.close()
 
 
 def _run_pool(
@@ -161,6 +174,9 @@ def _run_pool(
         initializer=init_process,
         initargs=(root, options.hash, options.hash_max, options.notes_dir),
     )
+    # With fork, the first task forks every worker at once: do it now, before the walk
+    # reports any progress (the progress bar's thread must not exist when we fork).
+    pool.submit(int).result()
 
     def collect(futures: set[Future[list[Row]]]) -> None:
         for fut in futures:

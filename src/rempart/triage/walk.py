@@ -93,9 +93,24 @@ def walk(root_fd: int, *, batch: int = 128) -> Iterator[Listing]:
     seen.add((st.st_dev, st.st_ino))
     # Each stack entry: (rel path, dir fd, subdirectory names still to enter)
     stack: list[tuple[bytes, int, list[bytes]]] = []
+    try:
+        yield from _walk_stack(root_fd, stack, seen, limit, batch)
+    finally:  # interrupted or not, every directory we opened is closed
+        for _rel, fd, _pending in stack:
+            os.close(fd)
+
+
+def _walk_stack(
+    root_fd: int,
+    stack: list[tuple[bytes, int, list[bytes]]],
+    seen: set[tuple[int, int]],
+    limit: int,
+    batch: int,
+) -> Iterator[Listing]:
+    # Each directory is on the stack (so closed on interruption) before it is listed.
     first = os.dup(root_fd)
-    subdirs = yield from _list(b"", first, batch)
-    stack.append((b"", first, subdirs))
+    stack.append((b"", first, []))
+    stack[-1] = (b"", first, (yield from _list(b"", first, batch)))
     while stack:
         rel, fd, pending = stack[-1]
         if not pending:
@@ -119,8 +134,8 @@ def walk(root_fd: int, *, batch: int = 128) -> Iterator[Listing]:
             yield _refused(child_rel, "already walked (a loop or a bind mount)")
             continue
         seen.add(key)
-        subdirs = yield from _list(child_rel, child, batch)
-        stack.append((child_rel, child, subdirs))
+        stack.append((child_rel, child, []))
+        stack[-1] = (child_rel, child, (yield from _list(child_rel, child, batch)))
 
 
 def _refused(rel: bytes, reason: str) -> Listing:
