@@ -138,3 +138,21 @@ def test_a_dead_worker_stops_the_scan_cleanly_and_resume_finishes(tmp_path: Path
 
 def test_scan_error_is_the_library_exception() -> None:
     assert issubclass(ScanError, Exception)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file to another owner")
+def test_a_file_read_without_noatime_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "share"
+    root.mkdir()
+    (root / "autre.txt").write_text("appartient à quelqu'un d'autre")
+    os.chown(root / "autre.txt", 65534, 65534)
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        ["setpriv", "--bounding-set=-fowner", "--", RE, "scan", str(root), "--workers", "1",
+         "--db", f"sqlite:///{tmp_path}/s.db", "--jsonl", str(out), "--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    row = json.loads(out.read_text())
+    assert row["verdict"] == "intact"
+    assert any("access time may change" in e for e in row["evidence"])

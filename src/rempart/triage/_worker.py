@@ -7,6 +7,7 @@ changing the atime of what we read, never blocking on a FIFO swapped in behind o
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -82,18 +83,22 @@ class Worker:
 
     def one(self, dir_fd: int, rel: bytes, name: bytes) -> Row:
         try:
-            fd = _open_file(name, dir_fd)
+            fd, quiet = _open_file(name, dir_fd)
         except FileNotFoundError:
             return _unreadable(rel, "vanished during the scan")
         except OSError as exc:
             size, mtime_ns = _lstat(name, dir_fd)
             return _unreadable(rel, _open_error(exc), size, mtime_ns)
         try:
-            return self._read(fd, rel, name)
+            row = self._read(fd, rel, name)
         except OSError as exc:
             return _unreadable(rel, f"read error: {exc.strerror}")
         finally:
             os.close(fd)
+        if not quiet:
+            note = "read without O_NOATIME (not its owner, not root): its access time may change"
+            row = dataclasses.replace(row, evidence=(*row.evidence, note))
+        return row
 
     def _read(self, fd: int, rel: bytes, name: bytes) -> Row:
         st = os.fstat(fd)
@@ -155,11 +160,13 @@ def _row(
     )
 
 
-def _open_file(name: bytes, dir_fd: int) -> int:
+def _open_file(name: bytes, dir_fd: int) -> tuple[int, bool]:
+    """(fd, whether reading it leaves its access time alone)."""
     try:
-        return os.open(name, FILE_FLAGS | _NOATIME, dir_fd=dir_fd)
+        return os.open(name, FILE_FLAGS | _NOATIME, dir_fd=dir_fd), bool(_NOATIME)
     except PermissionError:
-        return os.open(name, FILE_FLAGS, dir_fd=dir_fd)
+        # O_NOATIME needs the file's owner or root. Read anyway, and say so in its evidence.
+        return os.open(name, FILE_FLAGS, dir_fd=dir_fd), False
 
 
 def _lstat(name: bytes, dir_fd: int) -> tuple[int, int | None]:
