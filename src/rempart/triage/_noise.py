@@ -4,13 +4,18 @@ Ransomware that encrypts a percentage of a file in chunks (Akira, Conti), or 64 
 every 192 (Black Basta), or every other 16 bytes (LockFile), leaves a text file mostly
 readable. Text has no control bytes (NUL, BEL, 0x0e-0x1f...); 32 random bytes hold about
 3.4 of them. Counting them per 32-byte chunk finds the encrypted chunks, however small.
+A noisy chunk must also look random: 32 random bytes hold about 30 distinct values, while
+the control bytes text does carry (NUL padding, BEL and ANSI codes in logs, backspace
+overstrike in man pages) come with few distinct values, and as one code repeated.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rempart.triage.sample import Sample
 
@@ -19,7 +24,15 @@ CHUNK = 32
 #: and everything from 0x20 up are allowed: cp1252 uses 0x80-0x9f for letters and quotes).
 _CONTROL = np.zeros(256, dtype=np.uint8)
 _CONTROL[[*range(0, 9), 11, *range(14, 27), *range(28, 32), 127]] = 1
-NOISY = 2  # control bytes in one chunk; a random chunk has 2 or more 85% of the time
+NOISY = 2  # control bytes in one chunk; a random chunk has 2 or more 88% of the time
+#: Distinct byte values in a noisy chunk: 32 random bytes hold 30 on average, fewer than 20
+#: about once in 10^7 chunks; half a chunk of random bytes (LockFile's 16) about 24.
+DISTINCT = 20
+#: Bytes from 0x80 up in a noisy chunk: 16 in 32 random bytes, 8 in LockFile's 16.
+HIGH = 4
+#: Share of noisy chunks above which the whole file is noise (random content gives 87%).
+THROUGHOUT = 0.8
+_QUIET = 0.13  # share of random chunks that are not noisy
 
 
 @dataclass(frozen=True)
@@ -33,8 +46,13 @@ class Noise:
 
     @property
     def throughout(self) -> bool:
-        """Noise in every sampled region: the whole file is affected."""
-        return self.regions_hit == self.regions
+        """Noise in nearly every chunk (THROUGHOUT of them): the whole file is affected.
+
+        Not from the regions hit: a file sampled whole is one region. A small file is
+        allowed two standard deviations more quiet chunks than random content leaves.
+        """
+        spread = 2 * math.sqrt(self.chunks * _QUIET * (1 - _QUIET))
+        return self.chunks - self.noisy <= self.chunks * (1 - THROUGHOUT) + spread
 
     def describe(self) -> str:
         return (
@@ -52,10 +70,27 @@ def find_noise(sample: Sample, minimum: int = 2) -> Noise | None:
         if not usable:
             continue
         rows = np.frombuffer(data, dtype=np.uint8, count=usable).reshape(-1, CHUNK)
-        found = int(np.count_nonzero(_CONTROL[rows].sum(axis=1, dtype=np.int32) >= NOISY))
+        found = _noisy(rows)
         noisy += found
         chunks += rows.shape[0]
         hit += found > 0
     if noisy < minimum or noisy * 50 < chunks:  # under 2%: stray bytes, not encryption
         return None
     return Noise(noisy, chunks, hit, len(regions))
+
+
+def _noisy(rows: NDArray[np.uint8]) -> int:
+    """How many of these chunks hold enough control bytes and enough distinct values."""
+    rows = rows[_CONTROL[rows].sum(axis=1, dtype=np.int32) >= NOISY]
+    if not rows.shape[0]:
+        return 0
+    ordered = np.sort(rows, axis=1)
+    first = np.ones(ordered.shape, dtype=bool)  # each value's first place in its sorted row
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    distinct = first.sum(axis=1, dtype=np.int32)
+    # The control bytes themselves differ too: a text's are one code repeated (NUL, BEL,
+    # the backspace of overstrike), next to letters that may reach DISTINCT on their own.
+    controls = (first & _CONTROL[ordered].astype(bool)).sum(axis=1, dtype=np.int32)
+    # Random bytes are half from 0x80 up; an ASCII text's (a log, a terminal capture) never.
+    high = np.count_nonzero(rows >= 0x80, axis=1)
+    return int(np.count_nonzero((distinct >= DISTINCT) & (controls >= 2) & (high >= HIGH)))

@@ -36,6 +36,9 @@ TEXTUAL = STRUCTURED - EXPECTS_MAGIC - frozenset({"rtf", "svg"})
 #: (`context`) reads it to promote such files sitting next to a ransom note.
 SIGNATURE_LOST = "signature lost"
 RANDOM_THROUGHOUT = "random content throughout"
+#: Evidence of an intact file of no known format: an `intact` verdict always says why.
+NOT_RANDOM = "no known format; content not random"
+TOO_SMALL = "too small to sample; no known format"
 #: Formats that legitimately embed packed or encrypted payloads (installers, resources):
 #: random blocks inside them are reported, not judged.
 _OLE = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -159,9 +162,15 @@ def _unrecognised(sample: Sample, check: FormatCheck | None) -> Classification:
         return Classification(Verdict.SUSPICIOUS, fmt, evidence=(*what, doubt, *known))
     pattern = stats.find_intermittent(sample, dense=prof.counted(stats.DENSE) > 0)
     if pattern is not None:
-        verdict = Verdict.ENCRYPTED if pattern.covers_all else Verdict.PARTIALLY_ENCRYPTED
         scope = "to the end of the file" if pattern.covers_all else "in part of the file only"
-        why: tuple[str, ...] = (f"{pattern.describe()}, {scope}", *reasons, *known)
+        if not reasons:
+            # Fixed-size records with a random field (hashes, ids, nonces: a git index, a
+            # cache) repeat like LockFile's stripes: the pattern alone proves nothing.
+            doubt = "but nothing says it should not be random (records with a random field?)"
+            why: tuple[str, ...] = (f"{pattern.describe()}, {scope}", doubt, *known)
+            return Classification(Verdict.SUSPICIOUS, fmt, evidence=why)
+        verdict = Verdict.ENCRYPTED if pattern.covers_all else Verdict.PARTIALLY_ENCRYPTED
+        why = (f"{pattern.describe()}, {scope}", *reasons, *known)
         return _damaged(verdict, sample, fmt, marker, why)
     # A weak XOR leaves the structure of what it hides: never random throughout, never an
     # alternation of random and plain runs. So it is looked for only now (it costs).
@@ -176,7 +185,9 @@ def _unrecognised(sample: Sample, check: FormatCheck | None) -> Classification:
             return _damaged(verdict, sample, fmt, marker, (noise.describe(), *reasons, *known))
     if n_random:
         runs = f"random blocks at {_runs(prof.random_runs())}"
-        if prof.labels[0] == stats.RANDOM or reasons:
+        # A random first block is what a compressed format of its own looks like too (git
+        # packs, caches): only a reason (a marker is one) makes random blocks damage.
+        if reasons:
             why = (runs, prof.describe(), *reasons, *known)
             return _damaged(Verdict.PARTIALLY_ENCRYPTED, sample, fmt, marker, why)
         why = (runs, "inside content of no known format", prof.describe(), *known)
@@ -212,7 +223,9 @@ def _not_random(
         return Classification(Verdict.SUSPICIOUS, fmt, evidence=(lost, *seen))
     if not prof.count and reasons:
         return Classification(Verdict.SUSPICIOUS, fmt, evidence=("too small to judge", *reasons))
-    return Classification(Verdict.INTACT, fmt, evidence=seen)
+    if prof.count:
+        return Classification(Verdict.INTACT, fmt, evidence=(NOT_RANDOM, *seen))
+    return Classification(Verdict.INTACT, fmt, evidence=(TOO_SMALL,))
 
 
 def expected_extension(sample: Sample) -> str:

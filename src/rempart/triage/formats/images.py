@@ -231,6 +231,9 @@ class TiffValidator:
 
     def validate(self, sample: Sample) -> FormatCheck:
         bo, ifd = "<" if sample.head[:1] == b"I" else ">", 4
+        # Compression (tag 259) of every image, SubIFDs (tag 330) included: camera RAW
+        # (.nef, .dng...) keeps its compressed sensor data there, under a plain thumbnail.
+        found = _TiffTags()
         try:
             (ifd,) = struct.unpack(bo + "I", sample.head[4:8])
             for _ in range(8):
@@ -242,22 +245,53 @@ class TiffValidator:
                 raw = sample.read(ifd + 2, 12 * count + 4)
                 if not 1 <= count <= 1000 or len(raw) < 12 * count + 4:
                     return bad("tiff", f"IFD at offset {ifd} has {count} entries")
-                why = _tiff_ifd(sample, bo, raw, count)
+                why = _tiff_ifd(sample, bo, raw, count, found)
                 if why:
                     return bad("tiff", f"{why} in IFD at offset {ifd}")
                 (ifd,) = struct.unpack_from(bo + "I", raw, 12 * count)
+            _tiff_sub_ifds(sample, bo, found)
         except struct.error:
-            return bad("tiff", f"IFD at offset {ifd} unreadable")
+            return bad("tiff", f"IFD at offset {ifd} unreadable", dense=found.compressed)
         except BudgetExceeded:
-            return unchecked("tiff")
-        return FormatCheck("tiff", True)
+            return unchecked("tiff", dense=found.compressed)
+        return FormatCheck("tiff", True, dense=found.compressed)
 
 
 _TIFF_TYPES = {1: "B", 2: "B", 3: "H", 4: "I", 5: "Q", 6: "b", 7: "B", 8: "h", 9: "i", 10: "q"}
 _TIFF_TYPES |= {11: "f", 12: "d", 13: "I"}
+#: Tags whose arrays are read: strip/tile offsets and byte counts, SubIFD offsets.
+_TIFF_ARRAYS = frozenset({273, 279, 324, 325, 330})
 
 
-def _tiff_ifd(sample: Sample, bo: str, raw: bytes, count: int) -> str | None:
+class _TiffTags:
+    """What the IFDs say about the image data: its compression and the SubIFDs."""
+
+    def __init__(self) -> None:
+        self.compressions: set[int] = set()
+        self.sub_ifds: list[int] = []
+
+    @property
+    def compressed(self) -> bool:
+        """Some image data is compressed (1 is none): its content may look random."""
+        return any(c != 1 for c in self.compressions)
+
+
+def _tiff_sub_ifds(sample: Sample, bo: str, found: _TiffTags) -> None:
+    """Read the compression of SubIFDs; they are not validated, a bad one is skipped."""
+    for ifd in found.sub_ifds[:16]:
+        try:
+            (count,) = struct.unpack(bo + "H", sample.read(ifd, 2))
+            raw = sample.read(ifd + 2, 12 * min(count, 1000))
+        except (struct.error, BudgetExceeded):
+            continue
+        for i in range(len(raw) // 12):
+            tag, ftype, n = struct.unpack_from(bo + "HHI", raw, 12 * i)
+            if tag == 259 and ftype in (3, 4) and n == 1:
+                code = bo + _TIFF_TYPES[ftype]
+                found.compressions.add(struct.unpack_from(code, raw, 12 * i + 8)[0])
+
+
+def _tiff_ifd(sample: Sample, bo: str, raw: bytes, count: int, found: _TiffTags) -> str | None:
     """Entries of known types, their data and the image strips inside the file."""
     arrays = {}
     for i in range(count):  # tags should be sorted, but some writers do not: types are enough
@@ -272,9 +306,13 @@ def _tiff_ifd(sample: Sample, bo: str, raw: bytes, count: int) -> str | None:
             (where,) = struct.unpack_from(bo + "I", raw, 12 * i + 8)
             if where + length > sample.size:
                 return f"tag {tag} data at offset {where} outside the file"
-            data = sample.read(where, length) if tag in (273, 279, 324, 325) else b""
-        if data and tag in (273, 279, 324, 325):
+            data = sample.read(where, length) if tag in _TIFF_ARRAYS else b""
+        if data and tag in _TIFF_ARRAYS:
             arrays[tag] = struct.unpack(code, data)
+        if tag == 259 and n >= 1 and ftype in (3, 4) and len(data) >= 2:
+            found.compressions.add(struct.unpack_from(code, data)[0])
+    if 330 in arrays:  # SubIFD offsets (LONG or IFD): read after the main chain
+        found.sub_ifds += [o for o in arrays[330] if 8 <= o < sample.size]
     for offsets, counts in ((273, 279), (324, 325)):
         pairs = zip(arrays.get(offsets, ()), arrays.get(counts, ()), strict=False)
         ends = [o + c for o, c in pairs]
