@@ -60,15 +60,7 @@ def _digest(path: Path) -> str:
     "client_conf",
     [
         pytest.param(NT1, id="smb1"),
-        pytest.param(
-            SMB3,
-            id="smb3",
-            marks=pytest.mark.xfail(
-                reason="smbnetfs/libsmbclient: open(O_APPEND) over SMB2+ is EIO (the journal)",
-                raises=AssertionError,
-                strict=False,
-            ),
-        ),
+        pytest.param(SMB3, id="smb3"),
     ],
 )
 def test_attack_and_undo_through_mounted_smb_share(smb: SambaServer, client_conf: str) -> None:

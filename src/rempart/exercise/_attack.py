@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rempart.exercise import _layouts
 from rempart.exercise._behaviours import BEHAVIOURS, Behaviour
-from rempart.exercise._journal import Journal
+from rempart.exercise._journal import Journal, open_at_end
 from rempart.exercise._pace import Pace, Pacer
 from rempart.exercise._run import AttackLabel, Plan, Run
 from rempart.exercise._safety import (
@@ -258,7 +258,8 @@ def attack(
     files = _order(root, list(walk_files(root)), order, rng)
     folders = sorted({f for path in files for f in _folders_up_to(root, path.parent)})
     report = AttackReport(root=root, family=family, extension=suffix or None)
-    with Journal(journal_path) as journal, open(state_dir(root) / LABELS, "a") as labels:
+    labels_fd, _end = open_at_end(state_dir(root) / LABELS)  # appended to, without O_APPEND
+    with Journal(journal_path) as journal, os.fdopen(labels_fd, "w") as labels:
         journal.append(
             {
                 "op": "start",

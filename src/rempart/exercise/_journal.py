@@ -42,18 +42,24 @@ from rempart.exercise._safety import (
 )
 
 
+def open_at_end(path: Path) -> tuple[int, int]:
+    """Open (creating) a file for writing at its end, without O_APPEND: (fd, end offset)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    return fd, os.lseek(fd, 0, os.SEEK_END)
+
+
 class Journal:
     """An append-only JSON-lines file where each record is on disk before `append` returns.
 
-    Thread-safe: one writer at a time, because O_APPEND is emulated by the client on an SMB
-    mount and two concurrent writes could interleave there.
+    Thread-safe: one writer at a time. It writes at its own end-of-file offset rather than
+    with O_APPEND, which some SMB clients refuse (libsmbclient over SMB2+: EIO) and others
+    only emulate.
     """
 
     def __init__(self, path: Path, durability: Durability | None = None) -> None:
         self.path = path
         self.durability = durability or Durability()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-        self._fd = os.open(path, flags, 0o600)
+        self._fd, self._end = open_at_end(path)
         self._lock = threading.Lock()
 
     def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
@@ -62,7 +68,9 @@ class Journal:
         with self._lock:
             view = memoryview(line)
             while view:  # one write per record in practice; a short write is finished here
-                view = view[os.write(self._fd, view) :]
+                written = os.pwrite(self._fd, view, self._end)
+                self._end += written
+                view = view[written:]
             if sync:
                 self.durability.fsync(self._fd, "the journal")
 
