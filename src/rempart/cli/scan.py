@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -105,13 +107,16 @@ def scan(
             resume=resume,
             progress=tick if show else None,
         )
-    summary = export.summarise(engine, run.scan_id)
+    with _status(err, show, "summarising the scan"):
+        summary = export.summarise(engine, run.scan_id)
     if jsonl:
-        export.write_jsonl(engine, run.scan_id, jsonl)
+        with _status(err, show, f"writing {jsonl}"):
+            export.write_jsonl(engine, run.scan_id, jsonl)
     if html:
         from rempart.report import render_html
 
-        html.write_text(render_html(summary, lang=lang.value), encoding="utf-8")
+        with _status(err, show, f"writing {html}"):
+            html.write_text(render_html(summary, lang=lang.value), encoding="utf-8")
     if as_json:
         sys.stdout.write(json.dumps(_machine(summary, run, jsonl, html), default=str) + "\n")
     else:
@@ -150,6 +155,11 @@ def _machine(
         "jsonl": str(jsonl.resolve()) if jsonl else None,
         "html": str(html.resolve()) if html else None,
     }
+
+
+def _status(console: Console, show: bool, what: str) -> AbstractContextManager[object]:
+    """A spinner while a step after the walk runs (a million-row JSONL takes a while)."""
+    return console.status(escape(what)) if show else nullcontext()
 
 
 class _progress:
