@@ -70,13 +70,13 @@ def scan(
         skip = _persist.done_dirs(engine, scan_id) if resume else set()
         before = _persist.count_files(engine, scan_id)
         writer = _persist.Writer(engine, scan_id)
-        counter = _Counter(progress)
+        sink = _Sink(writer, progress)
         try:
-            listings = _todo(walk.walk(root_fd, batch=options.batch), skip, writer, counter)
+            listings = _todo(walk.walk(root_fd, batch=options.batch), skip, sink)
             if options.processes == 1:
-                _run_inline(root_b, options, listings, writer, counter)
+                _run_inline(root_b, options, listings, sink)
             else:
-                _run_pool(root_b, options, listings, writer, counter)
+                _run_pool(root_b, options, listings, sink)
             writer.flush()
         except KeyboardInterrupt:
             writer.flush()
@@ -97,21 +97,28 @@ def scan(
         os.close(root_fd)
 
 
-class _Counter:
-    def __init__(self, progress: Progress | None) -> None:
+class _Sink:
+    """Where results go: the store's writer, and the count shown as progress."""
+
+    def __init__(self, writer: _persist.Writer, progress: Progress | None) -> None:
+        self.writer = writer
         self.files = 0
         self.bytes = 0
         self.progress = progress
 
     def add(self, rows: list[Row]) -> None:
+        self.writer.add(rows)
         self.files += len(rows)
         self.bytes += sum(r.size for r in rows)
         if self.progress:
             self.progress(self.files, self.bytes)
 
+    def dir_done(self, rel: bytes) -> None:
+        self.writer.dir_done(rel)
+
 
 def _todo(
-    listings: Iterator[walk.Listing], skip: set[bytes], writer: _persist.Writer, counter: _Counter
+    listings: Iterator[walk.Listing], skip: set[bytes], sink: _Sink
 ) -> Iterator[walk.Listing]:
     """Store what needs no reading (symlinks, FIFOs...) and pass on the files to classify."""
     for listing in listings:
@@ -122,29 +129,22 @@ def _todo(
                 Row(o.rel, "unreadable", o.kind, None, o.size, o.mtime_ns, None, (o.reason,))
                 for o in listing.others
             ]
-            writer.add(rows)
-            counter.add(rows)
+            sink.add(rows)
         yield listing
-
-
-def _finish(listing: walk.Listing, rows: list[Row], writer: _persist.Writer, c: _Counter) -> None:
-    writer.add(rows)
-    c.add(rows)
-    if listing.last:
-        writer.dir_done(listing.rel)
 
 
 def _run_inline(
     root: bytes,
     options: ScanOptions,
     listings: Iterator[walk.Listing],
-    writer: _persist.Writer,
-    counter: _Counter,
+    sink: _Sink,
 ) -> None:
     worker = Worker(root, options.hash, options.hash_max, options.notes_dir)
     try:
         for listing in listings:
-            _finish(listing, worker.batch(listing.rel, listing.files), writer, counter)
+            sink.add(worker.batch(listing.rel, listing.files))
+            if listing.last:
+                sink.dir_done(listing.rel)
     finally:
         worker.close()
 
@@ -153,8 +153,7 @@ def _run_pool(
     root: bytes,
     options: ScanOptions,
     listings: Iterator[walk.Listing],
-    writer: _persist.Writer,
-    counter: _Counter,
+    sink: _Sink,
 ) -> None:
     # Batches of one directory may finish out of order: a directory is done when its last
     # listing and every earlier one are stored.
@@ -181,21 +180,19 @@ def _run_pool(
     def collect(futures: set[Future[list[Row]]]) -> None:
         for fut in futures:
             listing = inflight.pop(fut)
-            rows = fut.result()
-            writer.add(rows)
-            counter.add(rows)
+            sink.add(fut.result())
             pending[listing.rel] -= 1
             if pending[listing.rel] == 0 and listing.rel in last_seen:
                 del pending[listing.rel]
                 last_seen.discard(listing.rel)
-                writer.dir_done(listing.rel)
+                sink.dir_done(listing.rel)
 
     try:
         for listing in listings:
             if not listing.files:
                 if listing.last and not pending.get(listing.rel):
                     pending.pop(listing.rel, None)
-                    writer.dir_done(listing.rel)
+                    sink.dir_done(listing.rel)
                 elif listing.last:
                     last_seen.add(listing.rel)
                 continue

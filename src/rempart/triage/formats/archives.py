@@ -125,10 +125,17 @@ def _rar4(sample: Sample) -> FormatCheck:
             return FormatCheck("rar", True, tuple(evidence), True, dense=True)
         if kind == 0x7B:
             break
+    return _rar_end("rar", sample, pos, locked, evidence)
+
+
+def _rar_end(
+    label: str, sample: Sample, pos: int, locked: bool, evidence: list[str]
+) -> FormatCheck:
+    """The verdict once a RAR walk (v4 or v5) has reached its end block at `pos`."""
     if pos > sample.size:
-        raise Damaged(f"rar: last block runs past the end of the file (to {pos})")
+        raise Damaged(f"{label}: last block runs past the end of the file (to {pos})")
     if locked:
-        evidence.append("rar: file data encrypted (password-protected)")
+        evidence.append(f"{label}: file data encrypted (password-protected)")
     evidence.extend(trailer("rar", pos, sample.size))
     return FormatCheck("rar", True, tuple(evidence), locked, dense=True, end=pos)
 
@@ -169,12 +176,7 @@ def _rar5(sample: Sample) -> FormatCheck:
         pos += len(head) + data
         if kind == 5:
             break
-    if pos > sample.size:
-        raise Damaged(f"rar5: last block runs past the end of the file (to {pos})")
-    if locked:
-        evidence.append("rar5: file data encrypted (password-protected)")
-    evidence.extend(trailer("rar", pos, sample.size))
-    return FormatCheck("rar", True, tuple(evidence), locked, dense=True, end=pos)
+    return _rar_end("rar5", sample, pos, locked, evidence)
 
 
 class SevenZipValidator:
