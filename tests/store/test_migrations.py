@@ -18,3 +18,16 @@ def test_head_constant_matches_the_migrations_folder() -> None:
 def test_new_store_is_migrated_to_head(store_url: str) -> None:
     engine = open_store(store_url)
     assert current_revision(engine) == HEAD
+
+
+def test_migrations_create_exactly_the_models(tmp_path) -> None:
+    """Every table and column of the models comes from a migration, and nothing else does."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from rempart.store import Base
+
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

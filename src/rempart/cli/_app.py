@@ -64,6 +64,9 @@ def _register_commands(argv: list[str] | None = None) -> None:
     if wanted in _STANDALONE:
         return
 
+    # Each group keeps its heavy imports (web framework, log parsers...) inside its commands.
+    from rempart.cli import contain, evidence, guard, serve, timeline  # noqa: F401
+
     try:
         from rempart.cli import exercise  # noqa: F401
     except ImportError as exc:  # the exercise extra (document libraries) is not installed

@@ -7,6 +7,9 @@ from sqlalchemy import Engine
 from rempart.store._engine import make_engine, migrate
 from rempart.store.models import Base, Incident, Scan, ScanDir, ScanFile
 
+# Each area's tables live in their own module and join the same metadata when imported.
+from rempart.store import contain, evidence, guard, timeline, workspace  # noqa: F401  # isort: skip
+
 __all__ = [
     "Base",
     "Incident",

@@ -1,0 +1,3 @@
+"""rempart contain commands."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""rempart evidence commands."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""rempart guard commands."""
+
+from __future__ import annotations

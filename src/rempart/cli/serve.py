@@ -1,0 +1,3 @@
+"""rempart serve commands."""
+
+from __future__ import annotations

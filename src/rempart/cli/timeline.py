@@ -1,0 +1,3 @@
+"""rempart timeline commands."""
+
+from __future__ import annotations

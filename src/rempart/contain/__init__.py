@@ -1,0 +1,1 @@
+"""Contain: plan, apply, verify and undo containment actions (hosts, egress, accounts)."""

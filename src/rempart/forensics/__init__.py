@@ -1,0 +1,1 @@
+"""Forensics: event logs, Sigma rules, the timeline, and the evidence locker."""

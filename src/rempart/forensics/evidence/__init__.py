@@ -1,0 +1,1 @@
+"""The evidence locker: acquisition, hashes, chain of custody, sealed export, verification."""

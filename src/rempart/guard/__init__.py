@@ -1,0 +1,1 @@
+"""Guard: watch a share live, detect encryption in progress, respond."""

@@ -1,0 +1,3 @@
+"""Tables of the contain area (see migration 0006)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The incident workspace core: organisations, users, incidents, logbook, tasks, status."""
