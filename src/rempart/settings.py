@@ -28,7 +28,33 @@ NOTES_DIR = Setting(
     "Folder of known ransom notes (<family>/<note>) that sharpens family identification.",
 )
 
-SETTINGS = (DB, NOTES_DIR)
+# The evidence locker (rempart evidence).
+EVIDENCE_LOCKER = Setting(
+    "evidence_locker",
+    "REMPART_EVIDENCE_LOCKER",
+    "evidence-locker",
+    "Evidence locker folder (copies of acquired items), on a disk of its own ideally.",
+)
+EVIDENCE_KEYS = Setting(
+    "evidence_keys",
+    "REMPART_EVIDENCE_KEYS",
+    "~/.rempart/keys",
+    "Folder of the responders' private signing keys (files 0600).",
+)
+EVIDENCE_MAX_COPY = Setting(
+    "evidence_max_copy",
+    "REMPART_EVIDENCE_MAX_COPY",
+    "64G",
+    "Items larger than this are hashed and recorded in place, not copied (K, M, G, T).",
+)
+RESPONDER = Setting(
+    "responder",
+    "REMPART_RESPONDER",
+    "",
+    "The responder who signs custody entries (default: the login name).",
+)
+
+SETTINGS = (DB, NOTES_DIR, EVIDENCE_LOCKER, EVIDENCE_KEYS, EVIDENCE_MAX_COPY, RESPONDER)
 
 
 def resolve(setting: Setting, given: str | None = None) -> str:
