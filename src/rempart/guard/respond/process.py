@@ -1,0 +1,104 @@
+"""The `stop-process` responder: freeze then kill the writing process and all its children.
+
+Never PID 1, never the guard or one of its parents, never a protected name (smbd's master:
+killing it would cut every client of the file server, not only the attacker).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from rempart.guard.alarm import ActorKind, Alarm, Response
+from rempart.guard.respond import _procs
+from rempart.guard.respond._base import RESPONDERS, Context, Once, Option, ResponderSpec, response
+
+NAME = "stop-process"
+
+
+class StopProcess:
+    """SIGSTOP the process tree of `actor.pid`, then SIGKILL it."""
+
+    name = NAME
+
+    def __init__(self, options: Mapping[str, Any], context: Context | None = None) -> None:
+        self.protect_smbd_master = bool(options["protect_smbd_master"])
+        self.protect = {str(n) for n in options["protect"]}
+        self.check_command = bool(options["check_command"])
+        self._once = Once()
+
+    def refusal(self, pid: int, proc: _procs.ProcInfo) -> str | None:
+        """Why `pid` must not be stopped, or None."""
+        me = os.getpid()
+        if pid == 1:
+            return "PID 1 (init) is never stopped"
+        if pid == me or pid in _procs.ancestors(me):
+            return f"PID {pid} is the guard itself or one of its parents"
+        if proc.name in self.protect:
+            return f"PID {pid} ({proc.name}) is protected by the configuration"
+        if self.protect_smbd_master and proc.name == "smbd":
+            parent = _procs.info(proc.ppid)
+            if parent is None or parent.name != "smbd":
+                return f"PID {pid} is smbd's master process (it serves every client)"
+        return None
+
+    def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
+        pid = alarm.actor.pid
+        if pid is None:
+            return response(NAME, alarm, ok=False, dry_run=dry_run, detail="the actor has no PID")
+        key = alarm.actor.key
+        if (first := self._once.claim(key)) is not None:
+            return response(NAME, alarm, ok=True, dry_run=dry_run, detail=first, already_done=True)
+        ok, detail, extra = self._act(alarm, pid, dry_run=dry_run)
+        # A dry run or a failure is not "done": a later alarm tries (and says) it again.
+        self._once.settle(key, detail, keep=ok and not dry_run)
+        return response(NAME, alarm, ok=ok, dry_run=dry_run, detail=detail, extra=extra)
+
+    def _act(self, alarm: Alarm, pid: int, *, dry_run: bool) -> tuple[bool, str, dict[str, str]]:
+        proc = _procs.info(pid)
+        if proc is None or proc.state in ("Z", "X"):
+            return True, f"PID {pid} had already exited", {}
+        if (why := self.refusal(pid, proc)) is not None:
+            return False, f"refused: {why}", {}
+        command = _procs.cmdline(pid) or proc.name
+        if self.check_command and alarm.actor.command and alarm.actor.command != command:
+            # The PID was reused since the alarm: the process now there did nothing.
+            return False, f"refused: PID {pid} now runs {command!r}, not the alarm's process", {}
+        tree = [pid, *_procs.children(pid)]
+        names = ", ".join(f"{p} ({(i.name if (i := _procs.info(p)) else '?')})" for p in tree)
+        if dry_run:
+            return True, f"would stop and kill {len(tree)} process(es): {names}", {"pids": names}
+        frozen = _procs.freeze_tree(pid)
+        alive = _procs.kill_all(frozen)
+        listed = ", ".join(str(p) for p in frozen)
+        extra = {"pids": listed, "command": command}
+        if alive:
+            return False, f"stopped {len(frozen)} process(es) but {alive} survived SIGKILL", extra
+        return (
+            True,
+            f"stopped then killed {len(frozen)} process(es) of {command!r}: {listed}",
+            extra,
+        )
+
+
+RESPONDERS.add(
+    NAME,
+    ResponderSpec(
+        name=NAME,
+        phase="block",
+        help="Freeze (SIGSTOP) the process tree writing, then kill it (SIGKILL).",
+        options=(
+            Option("protect_smbd_master", bool, True, "Never stop smbd's master process."),
+            Option("protect", list, [], "Process names (comm) never stopped.", item=str),
+            Option(
+                "check_command",
+                bool,
+                True,
+                "Refuse when the PID now runs another command than at the alarm (PID reuse).",
+            ),
+        ),
+        factory=StopProcess,
+        kinds=frozenset({ActorKind.PROCESS}),
+    ),
+)
