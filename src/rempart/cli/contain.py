@@ -1,3 +1,393 @@
-"""rempart contain commands."""
+"""`rempart contain`: plan, apply, verify and undo containment (hosts, egress, accounts)."""
 
 from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from rempart import settings
+from rempart.cli._app import ExitStatus, app
+
+contain_app = typer.Typer(
+    help="Contain an incident: isolate hosts, cut internet egress, block SMB clients, disable "
+    "accounts; plan first, apply with automatic rollback, undo exactly. Hosts with an empty "
+    "ssh column are this machine (REMPART_CONTAIN_NETNS: inside that network namespace, "
+    "for labs and tests).",
+    no_args_is_help=True,
+)
+inventory_app = typer.Typer(help="The hosts of an incident and how to reach them.")
+contain_app.add_typer(inventory_app, name="inventory")
+app.add_typer(contain_app, name="contain")
+
+INCIDENT = typer.Option(..., "--incident", help="Incident id (required: every action is recorded).")
+DB = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env)
+JSON = typer.Option(False, "--json", help="Print a machine-readable result on stdout.")
+ISOLATE = typer.Option([], "--isolate", help="Host or group to isolate (repeatable).")
+CUT = typer.Option(None, "--cut-internet", help="Gateway host where internet egress is cut.")
+KEEP = typer.Option([], "--keep", help="Flow kept open at the gateway: NAME=CIDR:PORT.")
+INTERNAL = typer.Option(
+    [], "--internal", help="Internal network (traffic inside stays up); default: RFC 1918."
+)
+ACCOUNT = typer.Option([], "--disable-account", help="Directory account (DN) to disable.")
+PROBE_FROM = typer.Option(
+    None, "--probe-from", help="Host behind the gateway that checks the cut (kept flows pass)."
+)
+PROBE_BLOCKED = typer.Option(
+    [], "--probe-blocked", help="ADDRESS:PORT that must fail from --probe-from once cut."
+)
+SMB = typer.Option([], "--block-smb-client", help="SMB client address to block (repeatable).")
+AT = typer.Option(None, "--at", help="File server (inventory name) where SMB clients are blocked.")
+REMOTE_PY = typer.Option(
+    "python3", "--remote-python", help="Remote file servers: the Python that has rempart."
+)
+SMBCONF = typer.Option(None, "--smbconf", help="Its smb.conf: the clients' sessions are closed.")
+LDAP_URL = typer.Option(None, "--ldap-url", help="Directory URL, e.g. ldaps://dc.example:636.")
+LDAP_DN = typer.Option(None, "--ldap-bind-dn", help="Account that may disable others.")
+LDAP_PW = typer.Option(
+    None, "--ldap-password", envvar="REMPART_LDAP_PASSWORD", help="Its password (or env)."
+)
+LDAP_KIND = typer.Option("openldap", "--ldap-kind", help="openldap (ppolicy lock) or ad.")
+SSH_KEY = typer.Option([], "--ssh-key", help="Private key for SSH (repeatable; default: agent).")
+KNOWN = typer.Option(None, "--known-hosts", help="known_hosts file for the managed hosts.")
+WINRM_USER = typer.Option(None, "--winrm-user", help="Windows hosts: WinRM account (NTLM).")
+WINRM_PW = typer.Option(
+    None, "--winrm-password", envvar="REMPART_WINRM_PASSWORD", help="Its password (or env)."
+)
+JOURNAL = typer.Option(
+    Path("rempart-contain.journal"), "--journal", help="Local journal of applies and undos."
+)
+TIMEOUT = typer.Option(20.0, "--timeout", min=1, help="Seconds per host operation.")
+
+
+def _context(opts: dict[str, Any]) -> tuple[Any, Any]:
+    """The store and the actions' context from a command's options."""
+    from rempart.contain import _records, engine, inventory
+    from rempart.contain.actions import Context
+    from rempart.store import open_store
+
+    store = open_store(settings.db_url(opts.get("db")))
+    iid = _records.incident_id(store, opts["incident"], create=False)
+    ctx = Context(
+        incident=iid,
+        hosts=inventory.load(store, iid),
+        actor=engine.actor(),
+        ssh_keys=[Path(k) for k in opts.get("ssh_key") or []] or None,
+        known_hosts=opts.get("known_hosts"),
+        timeout=opts.get("timeout") or 20,
+        confirm_seconds=opts.get("confirm_within") or 60,
+        ldap=_ldap(opts),
+        incident_key=opts["incident"],
+        remote_python=opts.get("remote_python") or "python3",
+        winrm=(opts["winrm_user"], opts.get("winrm_password") or "")
+        if opts.get("winrm_user")
+        else None,
+        active=engine.active(store, iid),
+    )
+    return store, ctx
+
+
+def _offline_context(opts: dict[str, Any]) -> Any:
+    """A context without the store: for undoing from the journal."""
+    from rempart.contain import engine
+    from rempart.contain.actions import Context
+
+    return Context(
+        incident=0,
+        hosts=[],
+        actor=engine.actor(),
+        ssh_keys=[Path(k) for k in opts.get("ssh_key") or []] or None,
+        known_hosts=opts.get("known_hosts"),
+        timeout=opts.get("timeout") or 20,
+        ldap=_ldap(opts),
+        incident_key=opts["incident"],
+    )
+
+
+def _ldap(opts: dict[str, Any]) -> Any:
+    from rempart.contain import LdapSettings
+    from rempart.errors import UsageError
+
+    if opts.get("ldap_kind", "openldap") not in ("openldap", "ad"):
+        raise UsageError(f"--ldap-kind must be openldap or ad, got {opts['ldap_kind']!r}")
+    if not opts.get("ldap_url"):
+        return None
+    return LdapSettings(
+        opts["ldap_url"],
+        opts.get("ldap_bind_dn") or "",
+        opts.get("ldap_password") or "",
+        opts.get("ldap_kind") or "openldap",
+    )
+
+
+def _request(
+    isolate: list[str],
+    cut: str | None,
+    keep: list[str],
+    internal: list[str],
+    accounts: list[str],
+    smb: tuple[list[str], str | None, Path | None] = ([], None, None),
+) -> Any:
+    from rempart.contain import Request
+    from rempart.contain.nft import Flow
+    from rempart.errors import UsageError
+
+    try:
+        flows = tuple(Flow.parse(k) for k in keep)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        nets = tuple(str(ipaddress.ip_network(n, strict=False)) for n in internal)
+    except ValueError as exc:
+        raise UsageError(f"--internal: {exc}") from None
+    return Request(
+        tuple(isolate),
+        cut,
+        flows,
+        internal=nets or Request().internal,
+        disable_accounts=tuple(accounts),
+        block_smb=tuple(smb[0]),
+        at=smb[1],
+        smbconf=str(smb[2]) if smb[2] else None,
+    )
+
+
+def _print_plan(out: Console, plan: Any) -> None:
+    for change in plan.changes:
+        state = " [green](already applied: nothing to change)[/]" if change.noop else ""
+        out.print(f"[bold]{escape(change.summary)}[/]{state}")
+        out.print(escape(change.detail.rstrip()), highlight=False)
+        out.print(f"  stays reachable: {escape(', '.join(change.keeps))}")
+        out.print(f"  state fingerprint: {change.fingerprint[:16]}")
+
+
+@inventory_app.command("import")
+def inventory_import(
+    file: Path = typer.Argument(..., help="Inventory: .csv or .toml."),
+    incident: str = INCIDENT,
+    db: str | None = DB,
+) -> None:
+    """Replace the incident's inventory with FILE (validated first)."""
+    from rempart.contain import _records, inventory
+    from rempart.store import open_store
+
+    hosts = inventory.load_file(file)
+    store = open_store(settings.db_url(db))
+    inventory.save(store, _records.incident_id(store, incident, create=True), hosts)
+    typer.echo(f"{len(hosts)} hosts imported for incident {incident}")
+
+
+@inventory_app.command("show")
+def inventory_show(incident: str = INCIDENT, db: str | None = DB, as_json: bool = JSON) -> None:
+    """List the incident's hosts, groups, SSH targets and management addresses."""
+    from rempart.contain import _records, inventory
+    from rempart.store import open_store
+
+    store = open_store(settings.db_url(db))
+    hosts = inventory.load(store, _records.incident_id(store, incident, create=False))
+    if as_json:
+        rows = [{**h.__dict__, "ssh": str(h.ssh) if h.ssh else ""} for h in hosts]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for h in hosts:
+        typer.echo(
+            f"{h.name}\t{h.address}\t{h.role}\t{';'.join(h.groups)}\t"
+            f"{h.ssh or 'local'}\t{';'.join(h.management)}"
+        )
+
+
+@contain_app.command("plan")
+def plan_cmd(
+    incident: str = INCIDENT,
+    isolate: list[str] = ISOLATE,
+    cut_internet: str | None = CUT,
+    keep: list[str] = KEEP,
+    internal: list[str] = INTERNAL,
+    probe_from: str | None = PROBE_FROM,
+    probe_blocked: list[str] = PROBE_BLOCKED,
+    disable_account: list[str] = ACCOUNT,
+    block_smb_client: list[str] = SMB,
+    at: str | None = AT,
+    smbconf: Path | None = SMBCONF,
+    remote_python: str = REMOTE_PY,
+    ldap_url: str | None = LDAP_URL,
+    ldap_bind_dn: str | None = LDAP_DN,
+    ldap_password: str | None = LDAP_PW,
+    ldap_kind: str = LDAP_KIND,
+    winrm_user: str | None = WINRM_USER,
+    winrm_password: str | None = WINRM_PW,
+    ssh_key: list[str] = SSH_KEY,
+    known_hosts: Path | None = KNOWN,
+    timeout: float = TIMEOUT,
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Print exactly what would change on which host, and what stays reachable."""
+    from rempart.contain import _records, engine
+
+    request = _request(
+        isolate, cut_internet, keep, internal, disable_account, (block_smb_client, at, smbconf)
+    )
+    request = dataclasses.replace(
+        request, probe_from=probe_from, probe_blocked=tuple(probe_blocked)
+    )
+    store, ctx = _context(locals())
+    try:
+        plan = engine.make_plan(ctx, request)
+    finally:
+        ctx.close()
+    pid = _records.save_plan(store, ctx.incident, request.canonical(), plan.fingerprints())
+    if as_json:
+        keys = ("key", "action", "target", "summary", "detail", "keeps", "fingerprint", "noop")
+        rows = [{k: getattr(c, k) for k in keys} for c in plan.changes]
+        typer.echo(json.dumps({"plan": pid, "changes": rows}, indent=2))
+        return
+    _print_plan(Console(), plan)
+    typer.echo(f"plan {pid} saved; apply it with the same arguments: rempart contain apply ...")
+
+
+@contain_app.command("apply")
+def apply_cmd(
+    incident: str = INCIDENT,
+    isolate: list[str] = ISOLATE,
+    cut_internet: str | None = CUT,
+    keep: list[str] = KEEP,
+    internal: list[str] = INTERNAL,
+    probe_from: str | None = PROBE_FROM,
+    probe_blocked: list[str] = PROBE_BLOCKED,
+    disable_account: list[str] = ACCOUNT,
+    block_smb_client: list[str] = SMB,
+    at: str | None = AT,
+    smbconf: Path | None = SMBCONF,
+    remote_python: str = REMOTE_PY,
+    ldap_url: str | None = LDAP_URL,
+    ldap_bind_dn: str | None = LDAP_DN,
+    ldap_password: str | None = LDAP_PW,
+    ldap_kind: str = LDAP_KIND,
+    winrm_user: str | None = WINRM_USER,
+    winrm_password: str | None = WINRM_PW,
+    ssh_key: list[str] = SSH_KEY,
+    known_hosts: Path | None = KNOWN,
+    timeout: float = TIMEOUT,
+    confirm_within: int = typer.Option(
+        60, "--confirm-within", min=5, help="Seconds before a host restores its rules by itself."
+    ),
+    journal: Path = JOURNAL,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Apply the plan host by host, verify each change, record it; roll back what fails."""
+    from rempart.contain import _records, engine
+
+    request = _request(
+        isolate, cut_internet, keep, internal, disable_account, (block_smb_client, at, smbconf)
+    )
+    request = dataclasses.replace(
+        request, probe_from=probe_from, probe_blocked=tuple(probe_blocked)
+    )
+    store, ctx = _context(locals())
+    out = Console(quiet=as_json)
+    try:
+        plan = engine.make_plan(ctx, request)
+        engine.check_unchanged(
+            ctx, plan, _records.last_plan(store, ctx.incident, request.canonical())
+        )
+        _print_plan(out, plan)
+        if not yes and not typer.confirm("apply these changes?"):
+            raise typer.Abort()
+        outcomes = engine.apply(
+            store,
+            ctx,
+            plan,
+            _records.Journal(journal),
+            progress=lambda c: out.print(f"applying {escape(c.key)} ..."),
+        )
+    finally:
+        ctx.close()
+    _report(out, outcomes, as_json)
+
+
+@contain_app.command("undo")
+def undo_cmd(
+    targets: list[str] = typer.Argument(None, help="Hosts or accounts (default: all)."),
+    incident: str = INCIDENT,
+    ldap_url: str | None = LDAP_URL,
+    ldap_bind_dn: str | None = LDAP_DN,
+    ldap_password: str | None = LDAP_PW,
+    ldap_kind: str = LDAP_KIND,
+    winrm_user: str | None = WINRM_USER,
+    winrm_password: str | None = WINRM_PW,
+    ssh_key: list[str] = SSH_KEY,
+    known_hosts: Path | None = KNOWN,
+    timeout: float = TIMEOUT,
+    remote_python: str = REMOTE_PY,
+    journal: Path = JOURNAL,
+    from_journal: bool = typer.Option(
+        False, "--from-journal", help="Undo from the journal alone (store unreachable)."
+    ),
+    db: str | None = DB,
+    as_json: bool = JSON,
+) -> None:
+    """Restore the exact previous ruleset or account state of every applied change.
+
+    With --from-journal the store is not used: hosts and snapshots come from the journal
+    (an apply interrupted, or the store out of reach).
+    """
+    from rempart.contain import _records, engine
+
+    book = _records.Journal(journal)
+    if from_journal:
+        ctx = _offline_context(locals())
+        try:
+            outcomes = engine.undo_from_journal(ctx, book, list(targets or []))
+        finally:
+            ctx.close()
+    else:
+        store, ctx = _context(locals())
+        try:
+            outcomes = engine.undo(store, ctx, list(targets or []), book)
+        finally:
+            ctx.close()
+    _report(Console(quiet=as_json), outcomes, as_json)
+
+
+def _report(out: Console, outcomes: list[Any], as_json: bool) -> None:
+    colour = {"contained": "green", "unchanged": "green", "undone": "green"}
+    for o in outcomes:
+        out.print(
+            f"[{colour.get(o.state, 'red')}]{o.state:>12}[/] {escape(o.key)}: {escape(o.message)}"
+        )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [{"key": o.key, "state": o.state, "message": o.message} for o in outcomes], indent=2
+            )
+        )
+    if any(o.state not in colour for o in outcomes):
+        raise typer.Exit(ExitStatus.FOUND)
+
+
+@contain_app.command("log")
+def log_cmd(incident: str = INCIDENT, db: str | None = DB, as_json: bool = JSON) -> None:
+    """Who applied or undid what, when, and the state each target was left in."""
+    from rempart.contain import _records
+    from rempart.store import open_store
+
+    store = open_store(settings.db_url(db))
+    rows = _records.records(store, _records.incident_id(store, incident, create=False))
+    if as_json:
+        keys = ("id", "action", "target", "state", "actor", "note", "created_at")
+        typer.echo(json.dumps([{k: str(getattr(r, k)) for k in keys} for r in rows], indent=2))
+        return
+    for r in rows:
+        typer.echo(
+            f"{r.created_at:%Y-%m-%d %H:%M:%S}\t{r.actor}\t{r.action}\t{r.target}\t"
+            f"{r.state}\t{r.note}"
+        )
