@@ -39,6 +39,17 @@ class Incident(Base):
     key: Mapped[str] = mapped_column(String(120), unique=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The workspace's fields (migration 0003); an incident made by `rempart scan` keeps the
+    # defaults until someone describes it in the workspace.
+    severity: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    services: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # JSON list
+    first_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the organisation that runs the response (usually the shared digital service)
+    owner_org_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: last hash and length of the logbook chain: deleting the newest entries shows too
+    log_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    log_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     scans: Mapped[list[Scan]] = relationship(back_populates="incident")
 
