@@ -57,12 +57,12 @@ def _register_commands(argv: list[str] | None = None) -> None:
     # Imported for their side effect of adding commands to `app`; runs once.
     if _state.get("registered"):
         return
-    _state["registered"] = True
     from rempart.cli import scan  # noqa: F401
 
     wanted = next((a for a in argv or [] if not a.startswith("-")), None)
     if wanted in _STANDALONE:
-        return
+        return  # the other groups are registered by the next call that needs them
+    _state["registered"] = True
 
     # Each group keeps its heavy imports (web framework, log parsers...) inside its commands.
     from rempart.cli import contain, evidence, guard, serve, timeline  # noqa: F401
