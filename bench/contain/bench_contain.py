@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from _netlab import HOSTS, NetLab  # noqa: E402
+from _netlab import NetLab  # noqa: E402
 from _sshd import Sshd, keygen  # noqa: E402
 
 from rempart.cli import main  # noqa: E402
@@ -38,13 +38,14 @@ def main_bench() -> None:
     try:
         net.start()
         for name in ("ws", "fs", "gw"):
-            sshd.start(net.ns[name], HOSTS[name][0])
+            sshd.start(net.ns[name], net.addr(name))
         inv = base / "inv.csv"
         inv.write_text(
             "name,address,role,groups,ssh,management\n"
-            "ws,10.214.1.10,ws,lan,root@10.214.1.10,\n"
-            "fs,10.214.1.20,fs,lan,root@10.214.1.20,\n"
-            "gw,10.214.1.1,gw,,root@10.214.1.1,\n"
+            + "".join(
+                f"{n},{net.addr(n)},{n},{'lan' if n != 'gw' else ''},root@{net.addr(n)},\n"
+                for n in ("ws", "fs", "gw")
+            )
         )
         db = f"sqlite:///{base / 's.db'}"
         main(["contain", "inventory", "import", str(inv), "--incident", "b", "--db", db])

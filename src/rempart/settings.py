@@ -54,7 +54,23 @@ RESPONDER = Setting(
     "The responder who signs custody entries (default: the login name).",
 )
 
-SETTINGS = (DB, NOTES_DIR, EVIDENCE_LOCKER, EVIDENCE_KEYS, EVIDENCE_MAX_COPY, RESPONDER)
+# Containment (rempart contain).
+CONTAIN_NETNS = Setting(
+    "contain_netns",
+    "REMPART_CONTAIN_NETNS",
+    "",
+    "Network namespace that stands for 'this machine' (hosts with no ssh): labs and tests.",
+)
+
+SETTINGS = (
+    DB,
+    NOTES_DIR,
+    EVIDENCE_LOCKER,
+    EVIDENCE_KEYS,
+    EVIDENCE_MAX_COPY,
+    RESPONDER,
+    CONTAIN_NETNS,
+)
 
 
 def resolve(setting: Setting, given: str | None = None) -> str:

@@ -35,3 +35,45 @@ def test_mistakes_get_one_line_and_exit_2(
     missing = tmp_path / "missing.csv"
     assert main(["contain", "inventory", "import", str(missing), "--incident", "i", *db]) == 2
     assert "cannot read the inventory" in capsys.readouterr().err
+
+
+def test_apply_shows_a_rich_progress_display_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Host by host, with a bar, on a terminal; the outcome lines follow (exit 1: the Windows
+    host cannot be changed without WinRM credentials, and says so)."""
+    inv = tmp_path / "inv.csv"
+    inv.write_text("name,address,role,management\npc1,127.0.0.3,windows,10.1.0.5\n")
+    db = ["--db", f"sqlite:///{tmp_path / 's.db'}", "--incident", "i1"]
+    journal = ["--journal", str(tmp_path / "j")]
+    assert main(["contain", "inventory", "import", str(inv), *db]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: "this is a terminal"
+    assert main(["contain", "apply", "--isolate", "pc1", "--yes", *db, *journal]) == 1
+    out, err = capsys.readouterr()
+    assert "isolate-windows:pc1" in err and "1/1" in err  # the progress display
+    assert "no WinRM credentials given" in out
+    monkeypatch.delenv("FORCE_COLOR")
+    assert main(["contain", "apply", "--isolate", "pc1", "--yes", "--json", *db, *journal]) == 1
+    out, err = capsys.readouterr()
+    assert err == "" and out.lstrip().startswith("[")  # --json: quiet, JSON only
+
+
+def test_a_missing_or_damaged_ssh_key_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inv = tmp_path / "inv.csv"
+    inv.write_text("name,address,ssh\nws1,127.0.0.1,root@127.0.0.1:9\n")
+    db = ["--db", f"sqlite:///{tmp_path / 's.db'}", "--incident", "i1"]
+    assert main(["contain", "inventory", "import", str(inv), *db]) == 0
+    db += ["--timeout", "2"]
+    capsys.readouterr()
+    missing = tmp_path / "nokey"
+    assert main(["contain", "plan", "--isolate", "ws1", "--ssh-key", str(missing), *db]) == 2
+    err = capsys.readouterr().err
+    assert f"--ssh-key {missing}: no such file" in err and "Traceback" not in err
+    damaged = tmp_path / "damaged"
+    damaged.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n")
+    assert main(["contain", "plan", "--isolate", "ws1", "--ssh-key", str(damaged), *db]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use the SSH key" in err and "Traceback" not in err

@@ -69,3 +69,42 @@ def test_a_windows_host_is_planned_with_its_script_and_needs_credentials(
     [outcome] = engine.apply(store, ctx, plan, Journal(tmp_path / "j"))
     assert outcome.state == "failed" and "no WinRM credentials given" in outcome.message
     assert "left as it was" in outcome.message
+
+
+def test_this_machines_own_address_stays_allowed_on_a_windows_host(tmp_path, monkeypatch) -> None:
+    """rempart talks to the Windows host over WinRM from this machine: the address the host
+    sees it from must stay allowed, or the isolation cuts the very session that applies it
+    (and the verification and the undo after it)."""
+    from rempart.contain import engine
+    from rempart.contain._records import incident_id
+    from rempart.contain.actions import Context, Request
+    from rempart.contain.inventory import parse
+    from rempart.store import open_store
+
+    monkeypatch.delenv("SSH_CLIENT", raising=False)
+    hosts = parse("name,address,role,management\npc1,127.0.0.3,windows,10.214.0.1\n")
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    ctx = Context(incident_id(store, "w", create=True), hosts, "tester")
+    [change] = engine.make_plan(ctx, Request(isolate=("pc1",))).changes
+    assert "'10.214.0.1/32','127.0.0.1/32'" in change.detail
+    assert "127.0.0.1" in change.keeps
+
+
+def test_windows_apply_is_commit_confirmed_by_a_scheduled_task() -> None:
+    import base64
+    import re
+
+    from rempart.contain.windows import confirm_script
+
+    lines = isolate_script(7, ["10.214.0.1"], rollback_seconds=45).splitlines()
+    register = next(i for i, ln in enumerate(lines) if "Register-ScheduledTask" in ln)
+    block = next(i for i, ln in enumerate(lines) if "DefaultOutboundAction Block" in ln)
+    save = next(i for i, ln in enumerate(lines) if "Export-Clixml" in ln)
+    assert save < register < block  # state saved, then the rollback armed, then the change
+    assert "-TaskName 'rempart-rollback-7'" in lines[register] and "'SYSTEM'" in lines[register]
+    assert any("AddSeconds(45)" in ln for ln in lines)
+    encoded = re.search(r"-EncodedCommand (\S+)'", "\n".join(lines))
+    assert encoded is not None
+    assert base64.b64decode(encoded[1]).decode("utf-16-le") == undo_script(7)
+    assert "Unregister-ScheduledTask -TaskName 'rempart-rollback-7'" in confirm_script(7)
+    assert "Unregister-ScheduledTask -TaskName 'rempart-rollback-7'" in undo_script(7)

@@ -1,7 +1,7 @@
 """rempart contain against real hosts: namespaces, nftables, OpenSSH and OpenLDAP.
 
 Hosts ws, fs and gw are managed over SSH (a real sshd in each namespace, key auth); the
-test process is the responder (10.214.1.5 on the LAN). Every test leaves the hosts'
+test process is the responder (.5 on the lab's own LAN /24). Every test leaves the hosts'
 rulesets as it found them.
 """
 
@@ -41,6 +41,22 @@ class Lab:
         self.key = key
         self.wrong_key = wrong_key
         self.base = base
+        self.ws, self.fs, self.gw = net.addr("ws"), net.addr("fs"), net.addr("gw")
+        self.ghost = self.ws.rsplit(".", 1)[0] + ".99"  # on the LAN, nobody there
+        # the incident (and so the rollback files' names) is this lab's own: concurrent runs
+        # must not see, or cancel, each other's rollback timers
+        self.incident = f"rk-{net.tag}"
+
+    def rollbacks(self, suffix: str = "*") -> list[Path]:
+        return list(Path("/var/tmp/rempart-contain").glob(f"{self.incident}.{suffix}"))
+
+    def timers(self) -> str:
+        return subprocess.run(
+            ["pgrep", "-f", f"nft -f /var/tmp/rempart-contain/{self.incident}\\."],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +68,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     sshd = Sshd(base / "ssh", [key.with_suffix(".pub")])
     try:
         net.start()
-        for name in ("ws", "fs", "gw"):
-            sshd.start(net.ns[name], HOSTS[name][0])
+        for name in HOSTS:
+            sshd.start(net.ns[name], net.addr(name))
         yield Lab(net, sshd, key, wrong, base)
     finally:
         sshd.stop()
         net.stop()
 
 
-def _inventory(lab: Lab, tmp_path: Path, extra: str = "", fs_management: str = "") -> Path:
+def _inventory(
+    lab: Lab, tmp_path: Path, extra: str = "", fs_management: str = "", ws_management: str = ""
+) -> Path:
     inv = tmp_path / "inventory.csv"
     inv.write_text(
         "name,address,role,groups,ssh,management\n"
-        "ws,10.214.1.10,workstation,mairie;postes,root@10.214.1.10,\n"
-        f"fs,10.214.1.20,fileserver,mairie,root@10.214.1.20,{fs_management}\n"
-        "gw,10.214.1.1,gateway,,root@10.214.1.1,\n" + extra
+        f"ws,{lab.ws},workstation,mairie;postes,root@{lab.ws},{ws_management}\n"
+        f"fs,{lab.fs},fileserver,mairie,root@{lab.fs},{fs_management}\n"
+        f"gw,{lab.gw},gateway,,root@{lab.gw},\n" + extra
     )
     return inv
 
@@ -89,7 +107,7 @@ def env(lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[l
             "import",
             str(_inventory(lab, tmp_path)),
             "--incident",
-            "rk",
+            lab.incident,
             "--db",
             db,
         )
@@ -98,7 +116,7 @@ def env(lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[l
     before = {n: lab.net.ruleset(n) for n in ("ws", "fs", "gw")}
     yield [
         "--incident",
-        "rk",
+        lab.incident,
         "--db",
         db,
         "--ssh-key",
@@ -118,28 +136,22 @@ def test_isolate_blocks_all_but_the_allowlist_then_undo_restores_byte_for_byte(
     net = lab.net
     net.exec("ws", "nft", "-f", "-", stdin=BEFORE_RULES)
     before = net.ruleset("ws")
-    assert net.can_connect("fs", "10.214.1.10", 445)
+    assert net.can_connect("fs", lab.ws, 445)
     journal = ["--journal", str(tmp_path / "journal")]
 
     assert _cli("contain", "plan", "--isolate", "ws", *env) == 0
     shown = capsys.readouterr().out
-    assert "table inet rempart_contain" in shown and "10.214.1.5" in shown
+    assert "table inet rempart_contain" in shown and lab.net.responder in shown
     assert _cli("contain", "apply", "--isolate", "ws", "--yes", *env, *journal) == 0
     out = capsys.readouterr().out
     assert "contained" in out, out
     # verified, so the rollback timer was cancelled: no saved ruleset waits to be restored
-    assert not list(Path("/var/tmp/rempart-contain").glob("*.nft"))
-    timers = subprocess.run(
-        ["pgrep", "-f", "nft -f /var/tmp/rempart-contain"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    assert timers == ""
-    assert not net.can_connect("fs", "10.214.1.10", 445)  # neighbours are cut off
-    assert not net.can_connect("ws", "10.214.1.20", 445)  # and so is the host's egress
+    assert not lab.rollbacks("*.nft")
+    assert lab.timers() == ""
+    assert not net.can_connect("fs", lab.ws, 445)  # neighbours are cut off
+    assert not net.can_connect("ws", lab.fs, 445)  # and so is the host's egress
     assert not net.can_connect("ws", "10.214.2.50", 80)
-    assert net.can_connect("fs", "10.214.1.20", 445)  # others untouched
+    assert net.can_connect("fs", lab.fs, 445)  # others untouched
     # idempotent: applying again (no new plan in between) changes nothing
     contained = net.ruleset("ws")
     assert _cli("contain", "apply", "--isolate", "ws", "--yes", *env, *journal) == 0
@@ -152,7 +164,7 @@ def test_isolate_blocks_all_but_the_allowlist_then_undo_restores_byte_for_byte(
     assert _cli("contain", "undo", "ws", *env) == 0
     capsys.readouterr()
     assert net.ruleset("ws") == before  # byte for byte
-    assert net.can_connect("fs", "10.214.1.10", 445)
+    assert net.can_connect("fs", lab.ws, 445)
     assert (tmp_path / "journal").read_text().count('"state": "verified"') == 1
     assert _cli("contain", "log", *env[:4]) == 0
     log = capsys.readouterr().out.splitlines()
@@ -171,7 +183,7 @@ def test_cut_internet_keeps_named_flows(
         "--keep",
         "backup=10.214.2.50/32:443",
         "--internal",
-        "10.214.1.0/24",
+        lab.net.lan,
         "--probe-from",
         "ws",
         "--probe-blocked",
@@ -181,8 +193,8 @@ def test_cut_internet_keeps_named_flows(
     assert _cli("contain", "apply", *args, *env) == 0, capsys.readouterr()
     assert net.can_connect("ws", "10.214.2.50", 443)  # the kept flow
     assert not net.can_connect("ws", "10.214.2.50", 80)  # the rest of the internet
-    assert not net.can_connect("inet", "10.214.1.20", 445)  # and inbound from it
-    assert net.can_connect("ws", "10.214.1.20", 445)  # the LAN keeps working
+    assert not net.can_connect("inet", lab.fs, 445)  # and inbound from it
+    assert net.can_connect("ws", lab.fs, 445)  # the LAN keeps working
     assert _cli("contain", "undo", "gw", *env) == 0
     assert net.ruleset("gw") == before
     assert net.can_connect("ws", "10.214.2.50", 80)
@@ -202,13 +214,14 @@ def test_a_bad_apply_rolls_back_by_itself(lab: Lab, env: list[str]) -> None:
             return ["a new SSH connection fails"]
 
     store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, "rk", create=False)
+    iid = _records.incident_id(store, lab.incident, create=False)
     ctx = Context(
         iid,
         inventory.load(store, iid),
         "test",
         ssh_keys=[lab.key],
         known_hosts=lab.sshd.known_hosts,
+        incident_key=lab.incident,
         timeout=5,
         confirm_seconds=2,
     )
@@ -253,9 +266,12 @@ def test_bad_input_gets_a_clear_message(
     assert _cli("contain", "plan", "--isolate", "ws", *wrong) == 2
     assert "SSH key was refused" in capsys.readouterr().err
 
-    inv = _inventory(lab, tmp_path, extra="ghost,10.214.1.99,,,root@10.214.1.99,\n")
+    inv = _inventory(lab, tmp_path, extra=f"ghost,{lab.ghost},,,root@{lab.ghost},\n")
     db = env[env.index("--db") + 1]
-    assert _cli("contain", "inventory", "import", str(inv), "--incident", "rk", "--db", db) == 0
+    assert (
+        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
+        == 0
+    )
     capsys.readouterr()
     assert _cli("contain", "plan", "--isolate", "ghost", *env) == 2
     assert "unreachable" in capsys.readouterr().err
@@ -265,9 +281,12 @@ def test_a_plan_that_would_cut_the_responder_off_is_refused(
     lab: Lab, env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # fs is managed from ws (a jump host): isolating ws as well would cut our path to fs
-    inv = _inventory(lab, tmp_path, fs_management="10.214.1.10")
+    inv = _inventory(lab, tmp_path, fs_management=lab.ws)
     db = env[env.index("--db") + 1]
-    assert _cli("contain", "inventory", "import", str(inv), "--incident", "rk", "--db", db) == 0
+    assert (
+        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
+        == 0
+    )
     capsys.readouterr()
     assert _cli("contain", "apply", "--isolate", "mairie", "--yes", *env) == 2
     assert "would cut the responder's path to fs" in capsys.readouterr().err
@@ -301,20 +320,23 @@ def test_block_smb_client_at_a_local_file_server_reuses_the_guard_responder(
 
     # the file server is "the machine rempart runs on": its namespace stands for it
     monkeypatch.setenv("REMPART_CONTAIN_NETNS", lab.net.ns["fs"])
-    inv = _inventory(lab, tmp_path, extra="fsl,10.214.1.20,fileserver,,,\n")
+    inv = _inventory(lab, tmp_path, extra=f"fsl,{lab.fs},fileserver,,,\n")
     db = env[env.index("--db") + 1]
-    assert _cli("contain", "inventory", "import", str(inv), "--incident", "rk", "--db", db) == 0
-    assert lab.net.can_connect("ws", "10.214.1.20", 445)
-    args = ["--block-smb-client", "10.214.1.10", "--at", "fsl", *env]
+    assert (
+        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
+        == 0
+    )
+    assert lab.net.can_connect("ws", lab.fs, 445)
+    args = ["--block-smb-client", lab.ws, "--at", "fsl", *env]
     assert _cli("contain", "apply", *args, "--yes") == 0, capsys.readouterr()
-    assert blocked_clients(netns=lab.net.ns["fs"]) == ["10.214.1.10"]
-    assert not lab.net.can_connect("ws", "10.214.1.20", 445)
-    assert not lab.net.can_connect("ws", "10.214.1.20", 139)
+    assert blocked_clients(netns=lab.net.ns["fs"]) == [lab.ws]
+    assert not lab.net.can_connect("ws", lab.fs, 445)
+    assert not lab.net.can_connect("ws", lab.fs, 139)
     assert _cli("contain", "apply", *args, "--yes") == 0  # idempotent
     assert "unchanged" in capsys.readouterr().out
     assert _cli("contain", "undo", *env) == 0
     assert blocked_clients(netns=lab.net.ns["fs"]) == []
-    assert lab.net.can_connect("ws", "10.214.1.20", 445)
+    assert lab.net.can_connect("ws", lab.fs, 445)
 
 
 def test_block_smb_client_at_a_remote_file_server_runs_the_guard_responder_over_ssh(
@@ -324,14 +346,14 @@ def test_block_smb_client_at_a_remote_file_server_runs_the_guard_responder_over_
 
     # fs shares this machine's file system: its Python is ours, with rempart installed
     remote = ["--remote-python", sys.executable]
-    args = ["--block-smb-client", "10.214.1.10", "--at", "fs", *env, *remote]
+    args = ["--block-smb-client", lab.ws, "--at", "fs", *env, *remote]
     assert _cli("contain", "apply", *args, "--yes") == 0, capsys.readouterr()
-    assert blocked_clients(netns=lab.net.ns["fs"]) == ["10.214.1.10"]
-    assert not lab.net.can_connect("ws", "10.214.1.20", 445)
-    assert lab.net.can_connect("fs", "10.214.1.20", 445)  # only that client is cut
+    assert blocked_clients(netns=lab.net.ns["fs"]) == [lab.ws]
+    assert not lab.net.can_connect("ws", lab.fs, 445)
+    assert lab.net.can_connect("fs", lab.fs, 445)  # only that client is cut
     assert _cli("contain", "undo", "fs", *env, *remote) == 0
     assert blocked_clients(netns=lab.net.ns["fs"]) == []
-    assert lab.net.can_connect("ws", "10.214.1.20", 445)
+    assert lab.net.can_connect("ws", lab.fs, 445)
 
     # without rempart on the file server: a clear message, nothing recorded as applied
     assert (
@@ -339,7 +361,7 @@ def test_block_smb_client_at_a_remote_file_server_runs_the_guard_responder_over_
             "contain",
             "plan",
             "--block-smb-client",
-            "10.214.1.10",
+            lab.ws,
             "--at",
             "fs",
             *env,
@@ -357,13 +379,13 @@ def test_undo_from_the_journal_alone_when_the_store_is_gone(
     before = lab.net.ruleset("fs")
     journal = ["--journal", str(tmp_path / "journal")]
     assert _cli("contain", "apply", "--isolate", "fs", "--yes", *env, *journal) == 0
-    assert not lab.net.can_connect("ws", "10.214.1.20", 445)
+    assert not lab.net.can_connect("ws", lab.fs, 445)
     (tmp_path / "store.db").unlink()  # the store is out of reach
     gone = [*env]
     gone[gone.index("--db") + 1] = "postgresql://nobody@127.0.0.1:1/none"
     assert _cli("contain", "undo", "--from-journal", *gone, *journal) == 0, capsys.readouterr()
     assert lab.net.ruleset("fs") == before
-    assert lab.net.can_connect("ws", "10.214.1.20", 445)
+    assert lab.net.can_connect("ws", lab.fs, 445)
     assert _cli("contain", "undo", "--from-journal", *gone, *journal) == 2  # nothing left
 
 
@@ -379,7 +401,7 @@ def test_a_cut_that_fails_its_probes_rolls_back_by_itself(
         "--keep",
         "backup=10.214.2.50/32:443",
         "--internal",
-        "10.214.1.0/24",
+        lab.net.lan,
         "--probe-from",
         "ws",
         "--probe-blocked",
@@ -405,13 +427,14 @@ def test_partial_failure_is_reported_host_by_host(lab: Lab, env: list[str]) -> N
     from rempart.store import open_store
 
     store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, "rk", create=False)
+    iid = _records.incident_id(store, lab.incident, create=False)
     ctx = Context(
         iid,
         inventory.load(store, iid),
         "test",
         ssh_keys=[lab.key],
         known_hosts=lab.sshd.known_hosts,
+        incident_key=lab.incident,
         timeout=5,
         confirm_seconds=30,
     )
@@ -453,13 +476,14 @@ def test_an_interrupted_apply_is_undone_and_its_timer_cancelled(
             raise KeyboardInterrupt
 
     store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, "rk", create=False)
+    iid = _records.incident_id(store, lab.incident, create=False)
     ctx = Context(
         iid,
         inventory.load(store, iid),
         "test",
         ssh_keys=[lab.key],
         known_hosts=lab.sshd.known_hosts,
+        incident_key=lab.incident,
         timeout=5,
         confirm_seconds=300,
     )
@@ -474,14 +498,323 @@ def test_an_interrupted_apply_is_undone_and_its_timer_cancelled(
         ACTIONS._items["isolate"] = real
         ctx.close()
     assert "rempart_contain" in lab.net.ruleset("ws")
-    assert list(Path("/var/tmp/rempart-contain").glob("*.pid"))  # the timer is pending
+    assert lab.rollbacks("*.pid")  # the timer is pending
     assert _cli("contain", "undo", *env) == 0
     assert lab.net.ruleset("ws") == before
-    assert not list(Path("/var/tmp/rempart-contain").glob("*"))
-    timers = subprocess.run(
-        ["pgrep", "-f", "nft -f /var/tmp/rempart-contain"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    assert timers == ""
+    assert not lab.rollbacks()
+    assert lab.timers() == ""
+
+
+def test_undo_cancels_only_the_timers_of_its_own_incident_and_target(lab: Lab) -> None:
+    """Two responders (two incidents) contain the same host: one's undo must not disarm the
+    other's commit-confirmed rollback, nor that of another target."""
+    from rempart.contain import nft
+    from rempart.contain._runner import LocalRunner
+
+    runner = LocalRunner(lab.net.ns["ws"])
+    saved = lab.net.ruleset("ws")
+    mine = nft.scope(lab.incident, "ws")
+    others = [nft.scope(lab.incident + "-b", "ws"), nft.scope(lab.incident, "fs")]
+    timers = [nft.arm_rollback(runner, saved, 300, 5, where) for where in (mine, *others)]
+    try:
+        nft.cancel_rollbacks(runner, mine, 5)
+        assert not lab.rollbacks("ws.*")
+        assert len(lab.rollbacks("fs.*.pid")) == 1
+        assert len(list(Path(nft.ROLLBACK_DIR).glob(f"{others[0]}.*.pid"))) == 1
+        assert not nft.disarm_rollback(runner, timers[0], 5)  # already cancelled
+        assert all(nft.disarm_rollback(runner, t, 5) for t in timers[1:])  # still pending
+    finally:
+        for where in others:
+            nft.cancel_rollbacks(runner, where, 5)
+    assert lab.timers() == ""
+
+
+def test_isolate_keeps_an_ipv6_management_address_reachable(
+    lab: Lab, env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """IPv6 needs neighbour discovery (ICMPv6, from the router's or link-local addresses):
+    without it a management station behind a router cannot reach the isolated host."""
+    net = lab.net
+    inv = _inventory(lab, tmp_path, ws_management=f"{net.addr6('inet')};{net.addr6('fs')}")
+    db = env[env.index("--db") + 1]
+    assert (
+        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
+        == 0
+    )
+    assert net.can_connect("inet", net.addr6("ws"), 445)
+    assert _cli("contain", "apply", "--isolate", "ws", "--yes", *env) == 0, capsys.readouterr()
+    for name in ("ws", "fs", "gw", "inet"):  # as after a while: the neighbour caches expired
+        net.exec(name, "ip", "-6", "neigh", "flush", "all")
+    assert net.can_connect("fs", net.addr6("ws"), 445)  # management stations, over IPv6:
+    assert net.can_connect("inet", net.addr6("ws"), 445)  # on the link and behind a router
+    assert not net.can_connect("gw", net.addr6("ws"), 445)  # anyone else: blocked
+    assert not net.can_connect("ws", net.addr6("gw"), 22)
+    assert _cli("contain", "undo", "ws", *env) == 0
+
+
+def test_a_kept_flow_does_not_open_the_lan_to_its_source_port(
+    lab: Lab, env: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replies of a kept flow pass, but a new connection *from* the kept network, made with
+    the kept port as its source port, must not reach the LAN."""
+    net = lab.net
+    args = ["--cut-internet", "gw", "--keep", "backup=10.214.2.50/32:443"]
+    # a second kept flow on a port the "internet" host does not listen on, so that it can
+    # use it as its own source port
+    args += ["--keep", "phones=10.214.2.50/32:5061", "--internal", net.lan, "--yes"]
+    assert net.can_connect_from_port("inet", lab.ws, 445, source_port=5061)  # before the cut
+    assert _cli("contain", "apply", *args, *env) == 0, capsys.readouterr()
+    assert net.can_connect("ws", "10.214.2.50", 443)  # the kept flow and its replies
+    assert not net.can_connect_from_port("inet", lab.ws, 445, source_port=5061)
+    assert _cli("contain", "undo", "gw", *env) == 0
+    assert net.can_connect_from_port("inet", lab.ws, 445, source_port=5061)  # as before
+
+
+def test_isolate_this_machine_is_confirmed_and_undone(
+    lab: Lab,
+    env: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A host with no ssh is the machine rempart runs on (here: ws's namespace, --netns).
+    Its commands run under /bin/sh (dash on Debian): the rollback timer must be cancelled
+    there too, or the host would undo its own containment a minute later."""
+    monkeypatch.delenv("SSH_CLIENT", raising=False)
+    inv = _inventory(lab, tmp_path, extra=f"wsl,{lab.ws},workstation,,,{lab.net.responder}\n")
+    db = env[env.index("--db") + 1]
+    assert (
+        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
+        == 0
+    )
+    before = lab.net.ruleset("ws")
+    local = ["--netns", lab.net.ns["ws"], "--confirm-within", "5"]
+    assert _cli("contain", "apply", "--isolate", "wsl", "--yes", *env, *local) == 0
+    assert "contained" in capsys.readouterr().out
+    assert not lab.rollbacks() and lab.timers() == ""  # confirmed: no rollback pending
+    time.sleep(5.5)  # past --confirm-within: still contained
+    assert "rempart_contain" in lab.net.ruleset("ws")
+    assert not lab.net.can_connect("fs", lab.ws, 445)
+    assert _cli("contain", "undo", "wsl", *env, *local[:2]) == 0
+    assert lab.net.ruleset("ws") == before
+
+
+def test_undo_from_the_journal_restores_a_previous_containment_exactly(
+    lab: Lab, env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fs already carried rempart's table (an earlier, wider containment) when it was
+    isolated: undoing from the journal alone must put that earlier table back, byte for
+    byte, not merely delete rempart's table."""
+    earlier = "table inet rempart_contain {\n\tchain input {\n\t\ttype filter hook input "
+    earlier += "priority -10; policy accept;\n\t\ttcp dport 8080 drop\n\t}\n}\n"
+    lab.net.exec("fs", "nft", "-f", "-", stdin=earlier)
+    before = lab.net.ruleset("fs")
+    journal = ["--journal", str(tmp_path / "journal")]
+    assert _cli("contain", "apply", "--isolate", "fs", "--yes", *env, *journal) == 0
+    gone = [*env]
+    gone[gone.index("--db") + 1] = "postgresql://nobody@127.0.0.1:1/none"
+    assert _cli("contain", "undo", "--from-journal", *gone, *journal) == 0, capsys.readouterr()
+    assert lab.net.ruleset("fs") == before
+
+
+_VANISHING = """
+import sys, time
+from pathlib import Path
+from rempart.contain import _records, engine, inventory
+from rempart.contain._hostfw import Isolate
+from rempart.contain.actions import ACTIONS, Context, Request
+from rempart.store import open_store
+
+class Vanishing(Isolate):
+    name = "isolate"
+    def verify(self, ctx, change):
+        print("verifying", flush=True)
+        time.sleep(600)  # killed here: the responder's laptop died, the VPN dropped...
+
+db, incident, key, known, journal = sys.argv[1:6]
+store = open_store(db)
+iid = _records.incident_id(store, incident, create=False)
+ctx = Context(iid, inventory.load(store, iid), "test", ssh_keys=[Path(key)],
+              known_hosts=Path(known), timeout=5, confirm_seconds=3, incident_key=incident)
+ACTIONS._items["isolate"] = Vanishing()
+plan = engine.make_plan(ctx, Request(isolate=("fs",)))
+engine.apply(store, ctx, plan, _records.Journal(Path(journal)))
+"""
+
+
+def test_the_host_rolls_back_by_itself_when_the_responder_vanishes(
+    lab: Lab, env: list[str], tmp_path: Path
+) -> None:
+    """The responder's process dies (SIGKILL) after the rules are loaded and before any
+    verification: nobody confirms, and the remote host restores its rules on its own."""
+    before = lab.net.ruleset("fs")
+    db = env[env.index("--db") + 1]
+    argv = [db, lab.incident, str(lab.key), str(lab.sshd.known_hosts), str(tmp_path / "j")]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _VANISHING, *argv], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "verifying"
+        assert "rempart_contain" in lab.net.ruleset("fs")  # applied, unconfirmed
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while lab.net.ruleset("fs") != before and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert lab.net.ruleset("fs") == before
+    assert not lab.rollbacks("fs.*")  # the timer cleaned up after itself
+
+
+def test_rules_refused_by_nft_leave_the_host_as_it_was_with_no_timer(
+    lab: Lab, env: list[str], tmp_path: Path
+) -> None:
+    """nft refuses the table (atomically: nothing loaded): the rollback timer armed just
+    before must be cancelled, or it would later "restore" over someone else's changes."""
+    import dataclasses
+
+    from rempart.contain import _records, engine, inventory
+    from rempart.contain.actions import Context, Request
+    from rempart.store import open_store
+
+    store = open_store(env[env.index("--db") + 1])
+    iid = _records.incident_id(store, lab.incident, create=False)
+    ctx = Context(
+        iid,
+        inventory.load(store, iid),
+        "test",
+        ssh_keys=[lab.key],
+        known_hosts=lab.sshd.known_hosts,
+        incident_key=lab.incident,
+        timeout=5,
+    )
+    before = lab.net.ruleset("gw")
+    try:
+        plan = engine.make_plan(ctx, Request(isolate=("gw",)))
+        bad = dataclasses.replace(plan.changes[0], detail="table inet rempart_contain { nope }\n")
+        plan = dataclasses.replace(plan, changes=(bad,))
+        [outcome] = engine.apply(store, ctx, plan, _records.Journal(tmp_path / "j"))
+    finally:
+        ctx.close()
+    assert outcome.state == "failed" and "nft refused the rules" in outcome.message
+    assert "left as it was" in outcome.message
+    assert lab.net.ruleset("gw") == before
+    assert not lab.rollbacks("gw.*") and lab.timers() == ""
+    # nothing to undo later: the record is closed as refused
+    assert [r.state for r in _records.records(store, iid)] == ["refused"]
+
+
+def test_a_rollback_keeps_what_others_changed_meanwhile(lab: Lab, env: list[str]) -> None:
+    """During the confirmation window the guard blocks an SMB client in its own table (or a
+    colleague changes another table): the rollback takes back rempart's table only."""
+    from rempart.contain import _records, engine, inventory
+    from rempart.contain._hostfw import Isolate
+    from rempart.contain.actions import ACTIONS, Context, Request
+    from rempart.store import open_store
+
+    class Unverified(Isolate):
+        name = "isolate"
+
+        def reconnect(self, ctx, change):  # as if the new rules had cut us off
+            return ["a new SSH connection fails"]
+
+    store = open_store(env[env.index("--db") + 1])
+    iid = _records.incident_id(store, lab.incident, create=False)
+    ctx = Context(
+        iid,
+        inventory.load(store, iid),
+        "test",
+        ssh_keys=[lab.key],
+        known_hosts=lab.sshd.known_hosts,
+        incident_key=lab.incident,
+        timeout=5,
+        confirm_seconds=3,
+    )
+    before = lab.net.ruleset("gw")
+    real = ACTIONS._items["isolate"]
+    ACTIONS._items["isolate"] = Unverified()
+    try:
+        plan = engine.make_plan(ctx, Request(isolate=("gw",)))
+        [outcome] = engine.apply(store, ctx, plan, _records.Journal(lab.base / "jr"))
+    finally:
+        ACTIONS._items["isolate"] = real
+        ctx.close()
+    assert outcome.state == "rolling_back"
+    lab.net.exec("gw", "nft", "-f", "-", stdin=BEFORE_RULES.replace("other", "guard"))
+    meanwhile = before + lab.net.exec("gw", "nft", "list", "table", "inet", "guard")
+    deadline = time.monotonic() + 10
+    while "rempart_contain" in lab.net.ruleset("gw") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert lab.net.ruleset("gw") == meanwhile  # ours gone, the guard's table kept
+    assert "table inet guard" in meanwhile
+
+
+def test_undo_works_after_the_host_left_the_inventory(
+    lab: Lab, env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The inventory is re-imported mid-incident without ws: ws is still contained, and its
+    undo must still reach it (how to, is in the journal of the apply)."""
+    before = lab.net.ruleset("ws")
+    journal = ["--journal", str(tmp_path / "journal")]
+    assert _cli("contain", "apply", "--isolate", "ws", "--yes", *env, *journal) == 0
+    inv = tmp_path / "smaller.csv"
+    inv.write_text(f"name,address,ssh\nfs,{lab.fs},root@{lab.fs}\n")
+    db = env[env.index("--db") + 1]
+    assert (
+        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
+        == 0
+    )
+    capsys.readouterr()
+    assert _cli("contain", "undo", *env, *journal) == 0, capsys.readouterr()
+    assert lab.net.ruleset("ws") == before
+
+
+def test_isolation_is_verified_even_with_no_other_host_to_probe(
+    lab: Lab, env: list[str], tmp_path: Path
+) -> None:
+    """A one-host inventory: no neighbour to probe, so verification must look at the rules
+    in place (here a table that drops nothing: not contained, it rolls back)."""
+    import dataclasses
+
+    from rempart.contain import _records, engine
+    from rempart.contain.actions import Context, Request
+    from rempart.contain.inventory import parse
+
+    store = _store(env)
+    iid = _records.incident_id(store, lab.incident, create=False)
+    hosts = parse(f"name,address,ssh\ngw,{lab.gw},root@{lab.gw}\n")
+    ctx = Context(
+        iid,
+        hosts,
+        "test",
+        ssh_keys=[lab.key],
+        known_hosts=lab.sshd.known_hosts,
+        incident_key=lab.incident,
+        timeout=5,
+        confirm_seconds=5,
+    )
+    try:
+        plan = engine.make_plan(ctx, Request(isolate=("gw",)))
+        empty = dataclasses.replace(plan.changes[0], detail="table inet rempart_contain {\n}\n")
+        [outcome] = engine.apply(
+            store,
+            ctx,
+            dataclasses.replace(plan, changes=(empty,)),
+            _records.Journal(tmp_path / "j"),
+        )
+    finally:
+        ctx.close()
+        # no timer left to fire in a later test
+        from rempart.contain import nft
+        from rempart.contain._runner import LocalRunner
+
+        nft.cancel_rollbacks(LocalRunner(lab.net.ns["gw"]), nft.scope(lab.incident, "gw"), 5)
+    assert outcome.state == "rolling_back", outcome
+    assert "rules not in place" in outcome.message
+
+
+def _store(env: list[str]):  # type: ignore[no-untyped-def]
+    from rempart.store import open_store
+
+    return open_store(env[env.index("--db") + 1])

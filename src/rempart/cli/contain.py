@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,7 @@ from rempart.cli._app import ExitStatus, app
 contain_app = typer.Typer(
     help="Contain an incident: isolate hosts, cut internet egress, block SMB clients, disable "
     "accounts; plan first, apply with automatic rollback, undo exactly. Hosts with an empty "
-    "ssh column are this machine (REMPART_CONTAIN_NETNS: inside that network namespace, "
-    "for labs and tests).",
+    "ssh column are this machine (--netns: inside that network namespace, for labs and tests).",
     no_args_is_help=True,
 )
 inventory_app = typer.Typer(help="The hosts of an incident and how to reach them.")
@@ -31,9 +32,17 @@ DB = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env)
 JSON = typer.Option(False, "--json", help="Print a machine-readable result on stdout.")
 ISOLATE = typer.Option([], "--isolate", help="Host or group to isolate (repeatable).")
 CUT = typer.Option(None, "--cut-internet", help="Gateway host where internet egress is cut.")
-KEEP = typer.Option([], "--keep", help="Flow kept open at the gateway: NAME=CIDR:PORT.")
+KEEP = typer.Option(
+    [],
+    "--keep",
+    help="Flow kept open at the gateway: NAME=CIDR:PORT, connections to it (TCP and UDP) and "
+    "their replies. Names are not resolved: keep your DNS servers too (dns=IP/32:53) if the "
+    "kept services are reached by name through an outside resolver.",
+)
 INTERNAL = typer.Option(
-    [], "--internal", help="Internal network (traffic inside stays up); default: RFC 1918."
+    [],
+    "--internal",
+    help="Internal network (traffic inside stays up); default: RFC 1918 and IPv6 ULA fc00::/7.",
 )
 ACCOUNT = typer.Option([], "--disable-account", help="Directory account (DN) to disable.")
 PROBE_FROM = typer.Option(
@@ -54,6 +63,9 @@ LDAP_PW = typer.Option(
     None, "--ldap-password", envvar="REMPART_LDAP_PASSWORD", help="Its password (or env)."
 )
 LDAP_KIND = typer.Option("openldap", "--ldap-kind", help="openldap (ppolicy lock) or ad.")
+LDAP_CA = typer.Option(
+    None, "--ldap-ca", help="ldaps://: CA file that signed the directory's certificate."
+)
 SSH_KEY = typer.Option([], "--ssh-key", help="Private key for SSH (repeatable; default: agent).")
 KNOWN = typer.Option(None, "--known-hosts", help="known_hosts file for the managed hosts.")
 WINRM_USER = typer.Option(None, "--winrm-user", help="Windows hosts: WinRM account (NTLM).")
@@ -64,6 +76,9 @@ JOURNAL = typer.Option(
     Path("rempart-contain.journal"), "--journal", help="Local journal of applies and undos."
 )
 TIMEOUT = typer.Option(20.0, "--timeout", min=1, help="Seconds per host operation.")
+NETNS = typer.Option(
+    None, "--netns", help=settings.CONTAIN_NETNS.help, envvar=settings.CONTAIN_NETNS.env
+)
 
 
 def _context(opts: dict[str, Any]) -> tuple[Any, Any]:
@@ -72,6 +87,7 @@ def _context(opts: dict[str, Any]) -> tuple[Any, Any]:
     from rempart.contain.actions import Context
     from rempart.store import open_store
 
+    _check_keys(opts)
     store = open_store(settings.db_url(opts.get("db")))
     iid = _records.incident_id(store, opts["incident"], create=False)
     ctx = Context(
@@ -85,6 +101,7 @@ def _context(opts: dict[str, Any]) -> tuple[Any, Any]:
         ldap=_ldap(opts),
         incident_key=opts["incident"],
         remote_python=opts.get("remote_python") or "python3",
+        netns=opts.get("netns") or None,
         winrm=(opts["winrm_user"], opts.get("winrm_password") or "")
         if opts.get("winrm_user")
         else None,
@@ -93,8 +110,17 @@ def _context(opts: dict[str, Any]) -> tuple[Any, Any]:
     return store, ctx
 
 
+def _check_keys(opts: dict[str, Any]) -> None:
+    from rempart.errors import UsageError
+
+    for key in opts.get("ssh_key") or []:
+        if not Path(key).is_file():
+            raise UsageError(f"--ssh-key {key}: no such file")
+
+
 def _offline_context(opts: dict[str, Any]) -> Any:
     """A context without the store: for undoing from the journal."""
+    _check_keys(opts)
     from rempart.contain import engine
     from rempart.contain.actions import Context
 
@@ -107,6 +133,7 @@ def _offline_context(opts: dict[str, Any]) -> Any:
         timeout=opts.get("timeout") or 20,
         ldap=_ldap(opts),
         incident_key=opts["incident"],
+        netns=opts.get("netns") or None,
     )
 
 
@@ -123,6 +150,7 @@ def _ldap(opts: dict[str, Any]) -> Any:
         opts.get("ldap_bind_dn") or "",
         opts.get("ldap_password") or "",
         opts.get("ldap_kind") or "openldap",
+        str(opts["ldap_ca"]) if opts.get("ldap_ca") else None,
     )
 
 
@@ -220,11 +248,13 @@ def plan_cmd(
     ldap_bind_dn: str | None = LDAP_DN,
     ldap_password: str | None = LDAP_PW,
     ldap_kind: str = LDAP_KIND,
+    ldap_ca: Path | None = LDAP_CA,
     winrm_user: str | None = WINRM_USER,
     winrm_password: str | None = WINRM_PW,
     ssh_key: list[str] = SSH_KEY,
     known_hosts: Path | None = KNOWN,
     timeout: float = TIMEOUT,
+    netns: str | None = NETNS,
     db: str | None = DB,
     as_json: bool = JSON,
 ) -> None:
@@ -270,20 +300,31 @@ def apply_cmd(
     ldap_bind_dn: str | None = LDAP_DN,
     ldap_password: str | None = LDAP_PW,
     ldap_kind: str = LDAP_KIND,
+    ldap_ca: Path | None = LDAP_CA,
     winrm_user: str | None = WINRM_USER,
     winrm_password: str | None = WINRM_PW,
     ssh_key: list[str] = SSH_KEY,
     known_hosts: Path | None = KNOWN,
     timeout: float = TIMEOUT,
+    netns: str | None = NETNS,
     confirm_within: int = typer.Option(
-        60, "--confirm-within", min=5, help="Seconds before a host restores its rules by itself."
+        60,
+        "--confirm-within",
+        min=5,
+        help="Seconds before a host restores its rules by itself (unless verified).",
     ),
     journal: Path = JOURNAL,
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     db: str | None = DB,
     as_json: bool = JSON,
 ) -> None:
-    """Apply the plan host by host, verify each change, record it; roll back what fails."""
+    """Apply the plan host by host, verify each change, record it; roll back what fails.
+
+    Before changing a host, a timer is started on it that restores its previous state after
+    --confirm-within seconds; only a successful verification cancels it. Exit 0: all
+    contained (or already); 1: some change failed or is rolling back (one line per change
+    says the state it is left in); 2: refused, nothing applied.
+    """
     from rempart.contain import _records, engine
 
     request = _request(
@@ -302,16 +343,48 @@ def apply_cmd(
         _print_plan(out, plan)
         if not yes and not typer.confirm("apply these changes?"):
             raise typer.Abort()
-        outcomes = engine.apply(
-            store,
-            ctx,
-            plan,
-            _records.Journal(journal),
-            progress=lambda c: out.print(f"applying {escape(c.key)} ..."),
-        )
+        with _progress(len(plan.changes), quiet=as_json) as step:
+            outcomes = engine.apply(store, ctx, plan, _records.Journal(journal), progress=step)
     finally:
         ctx.close()
     _report(out, outcomes, as_json)
+
+
+@contextmanager
+def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[Any], None] | None]:
+    """Host by host: a Rich progress display on a terminal (stderr), one line each elsewhere."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    console = Console(stderr=True, quiet=quiet)
+    if quiet or not console.is_terminal:
+        yield None if quiet else (lambda c: typer.echo(f"applying {c.key} ..."))
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("applying", total=total)
+        done = [0]
+
+        def step(change: Any) -> None:
+            # called as each change starts: the ones before it are done
+            bar.update(task, completed=done[0], description=f"applying {escape(change.key)}")
+            bar.console.print(f"applying {escape(change.key)} ...", highlight=False)
+            done[0] += 1
+
+        yield step
+        bar.update(task, completed=total, description="applied")
 
 
 @contain_app.command("undo")
@@ -322,11 +395,13 @@ def undo_cmd(
     ldap_bind_dn: str | None = LDAP_DN,
     ldap_password: str | None = LDAP_PW,
     ldap_kind: str = LDAP_KIND,
+    ldap_ca: Path | None = LDAP_CA,
     winrm_user: str | None = WINRM_USER,
     winrm_password: str | None = WINRM_PW,
     ssh_key: list[str] = SSH_KEY,
     known_hosts: Path | None = KNOWN,
     timeout: float = TIMEOUT,
+    netns: str | None = NETNS,
     remote_python: str = REMOTE_PY,
     journal: Path = JOURNAL,
     from_journal: bool = typer.Option(

@@ -25,3 +25,7 @@ class HostError(ContainError):
 
 class ChangedSincePlan(ContainError):
     """A target changed (by someone else) between the plan and the apply."""
+
+
+class NotApplied(HostError):
+    """The host refused the change as a whole: nothing on it was modified."""

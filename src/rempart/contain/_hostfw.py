@@ -7,7 +7,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Sequence
 
 from rempart.contain import nft
-from rempart.contain._errors import ChangedSincePlan, ContainError, HostError
+from rempart.contain._errors import ChangedSincePlan, ContainError, HostError, NotApplied
 from rempart.contain.actions import ACTIONS, Action, Applied, Change, Context, Request
 from rempart.contain.inventory import Host
 
@@ -62,8 +62,16 @@ class NftAction(Action):
                 hint="plan again and review the new rules",
             )
         snapshot(before)
-        timer = nft.arm_rollback(runner, before, ctx.confirm_seconds, ctx.timeout)
-        nft.load(runner, nft.load_script(change.detail), ctx.timeout)
+        where = nft.scope(ctx.incident_key or str(ctx.incident), change.target)
+        timer = nft.arm_rollback(runner, before, ctx.confirm_seconds, ctx.timeout, where)
+        try:
+            nft.load(runner, nft.load_script(change.detail), ctx.timeout)
+        except HostError as exc:
+            # nft -f is atomic: nothing was loaded. Left armed, the timer would "restore", a
+            # minute later, over whatever someone changes meanwhile
+            if nft.disarm_rollback(runner, timer, ctx.timeout):
+                raise NotApplied(str(exc)) from None
+            raise
         after = nft.digest(nft.ruleset(runner, ctx.timeout))
         return Applied(before=before, after_hash=after, timer=timer)
 
@@ -81,17 +89,17 @@ class NftAction(Action):
     def undo(self, ctx: Context, target: str, before: str, after_hash: str) -> str:
         runner = ctx.runner(ctx.host(target))
         # a timer left by an interrupted apply must not fire after (or against) this undo
-        nft.cancel_rollbacks(runner, ctx.timeout)
-        current = nft.ruleset(runner, ctx.timeout)
-        if nft.digest(current) == after_hash or current == before:
-            nft.load(runner, nft.restore_script(before), ctx.timeout)
-        else:
-            # someone changed other rules since: remove only ours, keep theirs
-            runner.run(f"nft delete table inet {nft.TABLE}", timeout=ctx.timeout)
-        now = nft.ruleset(runner, ctx.timeout)
-        if now == before:
+        nft.cancel_rollbacks(
+            runner, nft.scope(ctx.incident_key or str(ctx.incident), target), ctx.timeout
+        )
+        # our table only, back as it was (absent, usually): what others changed since stays
+        nft.load(runner, nft.restore_script(before), ctx.timeout)
+        if nft.ruleset(runner, ctx.timeout) == before:
             return "ruleset restored exactly as before"
-        return "our table removed; the ruleset differs from before (changed by someone else)"
+        return (
+            "rempart's table put back as before; other rules differ from before "
+            "(changed by someone else since, and kept)"
+        )
 
     def reconnect(self, ctx: Context, change: Change) -> list[str]:
         assert change.host is not None
@@ -118,10 +126,19 @@ class Isolate(NftAction):
     def verify(self, ctx: Context, change: Change) -> list[nft.Probe | str]:
         assert change.host is not None
         found: list[nft.Probe | str] = list(self.reconnect(ctx, change))
+        # the rules themselves: with no other host to probe, they are all there is to check
+        listing = ctx.runner(change.host).run(
+            f"nft list table inet {nft.TABLE}", timeout=ctx.timeout
+        )
+        if listing.status != 0 or listing.stdout.count("policy drop;") < 2:
+            found.append(f"{change.target}: rempart's rules not in place (input, output drop)")
         keeps = [k for k in change.keeps if k != "loopback"]
         # from the isolated host: other inventory hosts outside the allowlist are unreachable
+        # (not the host itself, even listed under another name: its own address is loopback)
         others = [
-            h for h in ctx.hosts if h.name != change.target and not _contains(keeps, h.address)
+            h
+            for h in ctx.hosts
+            if h.address != change.host.address and not _contains(keeps, h.address)
         ]
         targets = [(o.address, port) for o in others[:4] for port in (22, 445)]
         found += nft.probe_many(ctx.runner(change.host), targets, expect_open=False, wait=1)

@@ -7,7 +7,6 @@ host on a private event loop, key-based only (no password ever prompted at night
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Protocol
 
 import asyncssh
 
+from rempart import settings
 from rempart.contain._errors import HostError
 from rempart.contain.inventory import Host, SshTarget
 
@@ -102,6 +102,11 @@ class SshRunner:
                 f"{self.label}: the SSH key was refused",
                 hint="check --ssh-key and the host's authorized_keys",
             ) from None
+        except asyncssh.KeyImportError as exc:
+            raise HostError(
+                f"{self.label}: cannot use the SSH key ({exc})",
+                hint="give an unencrypted private key with --ssh-key, or load it in ssh-agent",
+            ) from None
         except asyncssh.HostKeyNotVerifiable as exc:
             raise HostError(
                 f"{self.label}: host key not trusted ({exc})",
@@ -161,5 +166,5 @@ def runner_for(
 ) -> Runner:
     """The way to command `host`: SSH when its inventory entry says so, else this machine."""
     if host.ssh is None:
-        return LocalRunner(netns or os.environ.get("REMPART_CONTAIN_NETNS") or None)
+        return LocalRunner(settings.resolve(settings.CONTAIN_NETNS, netns) or None)
     return SshRunner(host.ssh, keys=keys, known_hosts=known_hosts, connect_timeout=connect_timeout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -17,18 +18,33 @@ from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
 from ldap3.core.exceptions import LDAPException  # type: ignore[import-untyped]  # same
 
 from rempart.contain._errors import ContainError, HostError
-from rempart.contain.actions import ACTIONS, Action, Applied, Change, Context, Request
+from rempart.contain.actions import (
+    ACTIONS,
+    Action,
+    Applied,
+    Change,
+    Context,
+    LdapSettings,
+    Request,
+)
 
 LOCKED = "000001010000Z"  # ppolicy: locked until an administrator unlocks
 ACCOUNTDISABLE = 0x2
 _ATTR = {"openldap": "pwdAccountLockedTime", "ad": "userAccountControl"}
 
 
+def _server(settings: LdapSettings, timeout: float) -> Any:
+    """The directory server; over ldaps:// its certificate is verified (ldap3 does not by
+    default): the bind password must not go to whoever answers inside a breached network."""
+    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file or None)
+    return ldap3.Server(settings.url, connect_timeout=int(timeout), tls=tls)
+
+
 def _connect(ctx: Context) -> Any:
     if ctx.ldap is None:
         raise ContainError("disabling an account needs --ldap-url, --ldap-bind-dn and a password")
     try:
-        server = ldap3.Server(ctx.ldap.url, connect_timeout=int(ctx.timeout))
+        server = _server(ctx.ldap, ctx.timeout)
         return ldap3.Connection(
             server,
             ctx.ldap.bind_dn,
@@ -38,7 +54,8 @@ def _connect(ctx: Context) -> Any:
         )
     except LDAPException as exc:
         raise HostError(
-            f"directory {ctx.ldap.url}: cannot bind as {ctx.ldap.bind_dn}: {exc}"
+            f"directory {ctx.ldap.url}: cannot bind as {ctx.ldap.bind_dn}: {exc}",
+            hint="check the URL and the account; over ldaps://, --ldap-ca names the CA",
         ) from None
 
 

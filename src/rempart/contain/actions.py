@@ -51,7 +51,8 @@ class Request:
     isolate: tuple[str, ...] = ()
     cut_internet: str | None = None
     keep: tuple[Flow, ...] = ()
-    internal: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    # private IPv4 and IPv6 unique local addresses: traffic between them stays up
+    internal: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
     disable_accounts: tuple[str, ...] = ()
     block_smb: tuple[str, ...] = ()  # client addresses
     at: str | None = None  # the file server where they are blocked
@@ -79,6 +80,7 @@ class LdapSettings:
     bind_dn: str
     password: str
     kind: str = "openldap"  # or "ad"
+    ca_file: str | None = None  # ldaps://: CA bundle to verify the directory (default: system)
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Context:
     winrm: tuple[str, str] | None = None  # user, password
     incident_key: str = ""  # the name responders type; the journal is keyed by it
     remote_python: str = "python3"  # on remote file servers: the Python that has rempart
+    netns: str | None = None  # hosts with no ssh: run inside this namespace (labs, tests)
     active: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (after_hash, detail)
     _runners: dict[str, Runner] = field(default_factory=dict)
     _seen: dict[str, str | None] = field(default_factory=dict)
@@ -112,6 +115,7 @@ class Context:
                 host,
                 keys=self.ssh_keys,
                 known_hosts=self.known_hosts,
+                netns=self.netns,
                 connect_timeout=self.timeout,
             )
         return self._runners[host.name]

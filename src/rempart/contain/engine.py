@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from rempart.contain import _hostfw, _records, account, smb, windows  # noqa: F401  # registers
-from rempart.contain._errors import ChangedSincePlan, ContainError
+from rempart.contain._errors import ChangedSincePlan, ContainError, NotApplied
 from rempart.contain.actions import ACTIONS, Change, Context, Outcome, Request
 from rempart.contain.inventory import Host, select_hosts
 from rempart.contain.nft import Probe
@@ -168,6 +168,11 @@ def _apply_one(engine: Engine, ctx: Context, change: Change, journal: _records.J
     try:
         applied = action.apply(ctx, change, snapshot)
     except RempartError as exc:  # ours, and the guard responders' (nft, Samba)
+        if isinstance(exc, NotApplied):
+            # nothing modified: closed ("refused" is not active), so no undo ever replays it
+            _records.finish(engine, rec, "refused", note=str(exc))
+            journal.write(**base, state="undone", record=rec, note="refused: nothing modified")
+            return Outcome(change.key, "failed", f"{exc}; left as it was")
         _records.finish(engine, rec, "failed", note=str(exc))
         journal.write(**base, state="failed", record=rec)
         left = (
@@ -177,7 +182,11 @@ def _apply_one(engine: Engine, ctx: Context, change: Change, journal: _records.J
         )
         return Outcome(change.key, "failed", f"{exc}; {left}")
     _records.finish(engine, rec, "applying", after_hash=applied.after_hash)
-    journal.write(**base, state="applied", record=rec, timer=applied.timer)
+    # the hash after: undo from the journal alone can then tell "nobody touched it since"
+    # and restore the exact previous ruleset
+    journal.write(
+        **base, state="applied", record=rec, timer=applied.timer, after_hash=applied.after_hash
+    )
     try:
         checks = tuple(action.verify(ctx, change))
     except RempartError as exc:

@@ -25,6 +25,9 @@ def undo(
     ]
     if targets and not recs:
         raise ContainError(f"nothing to undo for {', '.join(targets)}")
+    if journal is not None:
+        # a host re-imported away from the inventory since: how to reach it is in the journal
+        _hosts_from_journal(ctx, journal)
     outcomes: list[Outcome] = []
     for rec in reversed(recs):
         key = f"{rec.action}:{rec.target}"
@@ -61,7 +64,27 @@ def undo_from_journal(ctx: Context, journal: _records.Journal, targets: list[str
     ]
     if not entries:
         raise ContainError(f"nothing to undo in {journal.path} for incident {ctx.incident_key}")
-    for e in entries:
+    _hosts_from_journal(ctx, journal)
+    outcomes: list[Outcome] = []
+    for e in reversed(entries):
+        key = f"{e['action']}:{e['target']}"
+        if "before" not in e:
+            outcomes.append(Outcome(key, "undone", "never modified"))
+            continue
+        try:
+            note = ACTIONS[e["action"]].undo(ctx, e["target"], e["before"], e.get("after_hash", ""))
+        except RempartError as exc:
+            outcomes.append(Outcome(key, "failed", f"undo failed: {exc}; still contained"))
+            continue
+        base = {"incident": ctx.incident_key, "action": e["action"], "target": e["target"]}
+        journal.write(**base, state="undone", note=note)
+        outcomes.append(Outcome(key, "undone", note))
+    return outcomes
+
+
+def _hosts_from_journal(ctx: Context, journal: _records.Journal) -> None:
+    """Add to `ctx.hosts` the hosts the journal's pending changes name and it lacks."""
+    for e in journal.pending(ctx.incident_key):
         if e.get("host") and e["host"]["name"] not in {h.name for h in ctx.hosts}:
             ctx.hosts.append(
                 Host(
@@ -72,18 +95,3 @@ def undo_from_journal(ctx: Context, journal: _records.Journal, targets: list[str
                     management=tuple(e["host"]["management"]),
                 )
             )
-    outcomes: list[Outcome] = []
-    for e in reversed(entries):
-        key = f"{e['action']}:{e['target']}"
-        if "before" not in e:
-            outcomes.append(Outcome(key, "undone", "never modified"))
-            continue
-        try:
-            note = ACTIONS[e["action"]].undo(ctx, e["target"], e["before"], "")
-        except RempartError as exc:
-            outcomes.append(Outcome(key, "failed", f"undo failed: {exc}; still contained"))
-            continue
-        base = {"incident": ctx.incident_key, "action": e["action"], "target": e["target"]}
-        journal.write(**base, state="undone", note=note)
-        outcomes.append(Outcome(key, "undone", note))
-    return outcomes

@@ -4,13 +4,16 @@ Windows Firewall lets explicit allow rules win over a profile's default "block",
 the defaults is not enough: a block rule covering every remote address except the management
 allowlist is added too (block rules win over allow rules). The previous profile settings are
 exported first and put back by the undo script. There is no Windows machine in the tests:
-they check the script's content; running it needs WinRM credentials (pywinrm).
+they check the script's content; running it needs WinRM credentials (pywinrm). Apply is
+commit-confirmed there too: a scheduled task restores the previous state unless removed.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
+import socket
 from collections.abc import Callable, Sequence
 
 from rempart.contain._errors import ContainError, HostError
@@ -19,6 +22,7 @@ from rempart.contain.inventory import Host
 
 GROUP = "rempart-contain"
 SAVED = r"C:\ProgramData\rempart\firewall-before-{incident}.xml"
+TASK = "rempart-rollback-{incident}"
 
 
 def _complement(allow: Sequence[str]) -> list[str]:
@@ -49,13 +53,26 @@ def _ps_list(items: Sequence[str]) -> str:
     return ",".join(f"'{i}'" for i in items)
 
 
-def isolate_script(incident: int, allow: Sequence[str]) -> str:
-    """PowerShell that blocks all traffic of the host except with the management allowlist."""
+def _encoded(script: str) -> str:
+    """`powershell -EncodedCommand` form: base64 of the UTF-16LE text."""
+    return base64.b64encode(script.encode("utf-16-le")).decode()
+
+
+def isolate_script(incident: int, allow: Sequence[str], rollback_seconds: int = 60) -> str:
+    """PowerShell that blocks all traffic of the host except with the management allowlist.
+
+    Commit-confirmed like the Linux hosts: before anything changes, a one-shot scheduled
+    task (SYSTEM) is registered to run the undo script in `rollback_seconds`; only a
+    successful verification removes it (`confirm_script`).
+    """
     if not allow:
         raise ValueError("a Windows host cannot be isolated without management addresses")
     saved = SAVED.format(incident=incident)
     blocked = _ps_list(_complement(allow))
     allowed = _ps_list(sorted(str(ipaddress.ip_network(a, strict=False)) for a in allow))
+    rollback = "powershell.exe -NoProfile -NonInteractive -EncodedCommand " + _encoded(
+        undo_script(incident)
+    )
     return "\n".join(
         [
             "$ErrorActionPreference = 'Stop'",
@@ -64,6 +81,12 @@ def isolate_script(incident: int, allow: Sequence[str]) -> str:
             "  Get-NetFirewallProfile | Select-Object Name,Enabled,DefaultInboundAction,"
             f"DefaultOutboundAction | Export-Clixml -Path '{saved}'",
             "}",
+            f"$rollback = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "
+            f"'{rollback.split(' ', 1)[1]}'",
+            "$when = New-ScheduledTaskTrigger -Once -At (Get-Date).AddSeconds("
+            f"{int(rollback_seconds)})",
+            f"Register-ScheduledTask -TaskName '{TASK.format(incident=incident)}' -Force"
+            " -User 'SYSTEM' -RunLevel Highest -Action $rollback -Trigger $when | Out-Null",
             f"Get-NetFirewallRule -Group '{GROUP}' -ErrorAction SilentlyContinue"
             " | Remove-NetFirewallRule",
             "Set-NetFirewallProfile -All -Enabled True -DefaultInboundAction Block"
@@ -81,6 +104,14 @@ def isolate_script(incident: int, allow: Sequence[str]) -> str:
     )
 
 
+def confirm_script(incident: int) -> str:
+    """Verification passed: remove the rollback task (the failure says it had already run)."""
+    return (
+        "$ErrorActionPreference = 'Stop'\n"
+        f"Unregister-ScheduledTask -TaskName '{TASK.format(incident=incident)}' -Confirm:$false\n"
+    )
+
+
 def undo_script(incident: int) -> str:
     """PowerShell that removes rempart's rules and restores the saved profile settings."""
     saved = SAVED.format(incident=incident)
@@ -95,6 +126,8 @@ def undo_script(incident: int) -> str:
             " -DefaultOutboundAction $p.DefaultOutboundAction",
             "}",
             f"Remove-Item -Path '{saved}'",
+            f"Unregister-ScheduledTask -TaskName '{TASK.format(incident=incident)}'"
+            " -Confirm:$false -ErrorAction SilentlyContinue",
             "",
         ]
     )
@@ -114,10 +147,29 @@ def run_winrm(address: str, user: str, password: str, script: str) -> tuple[int,
     return int(result.status_code), (result.std_out + result.std_err).decode(errors="replace")
 
 
+def source_address(address: str) -> str | None:
+    """This machine's address on the way to `address` (as the host sees it, barring NAT).
+
+    A UDP socket's connect only picks the route and the source: nothing is sent.
+    """
+    ip = ipaddress.ip_address(address)
+    with socket.socket(
+        socket.AF_INET if ip.version == 4 else socket.AF_INET6, socket.SOCK_DGRAM
+    ) as s:
+        try:
+            s.connect((address, 5985))
+        except OSError:
+            return None
+        return str(s.getsockname()[0])
+
+
 def _allowlist(ctx: Context, host: Host) -> list[str]:
+    """Management, the responder, and this machine: WinRM comes from here, and with it the
+    apply, the verification and the undo."""
     allow = list(host.management)
-    if ctx.responder:
-        allow.append(ctx.responder)
+    for extra in (ctx.responder, source_address(host.address)):
+        if extra:
+            allow.append(extra)
     return allow
 
 
@@ -146,7 +198,7 @@ class IsolateWindows(Action):
                 f"{host.name}: a Windows host needs management addresses (or SSH_CLIENT)",
                 hint="refusing: the isolation would cut every path to it",
             )
-        script = isolate_script(ctx.incident, allow)
+        script = isolate_script(ctx.incident, allow, ctx.confirm_seconds)
         return Change(
             key=f"{self.name}:{host.name}",
             action=self.name,
@@ -167,7 +219,22 @@ class IsolateWindows(Action):
             _winrm(ctx, change.host, "")  # refuses with the reason before anything is noted
         snapshot(undo_script(ctx.incident))  # the script saves the profiles before changing
         _winrm(ctx, change.host, change.detail)
-        return Applied(before=undo_script(ctx.incident), after_hash=change.fingerprint)
+        return Applied(
+            before=undo_script(ctx.incident),
+            after_hash=change.fingerprint,
+            timer=TASK.format(incident=ctx.incident),
+        )
+
+    def confirm(self, ctx: Context, change: Change, applied: Applied) -> None:
+        assert change.host is not None
+        try:
+            _winrm(ctx, change.host, confirm_script(ctx.incident))
+        except HostError as exc:
+            raise HostError(
+                f"{change.target}: the rollback task could not be removed ({exc}): it may have "
+                "run already, restoring the previous firewall state",
+                hint="apply again with a longer --confirm-within",
+            ) from None
 
     def verify(self, ctx: Context, change: Change) -> list[str]:
         assert change.host is not None

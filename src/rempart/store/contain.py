@@ -47,7 +47,7 @@ class ContainAction(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(300))
-    #: applying, verified, failed, rolling_back, undone
+    #: applying, verified, failed, rolling_back, undone, refused (nothing was modified)
     state: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")  # rules, commands or script applied
