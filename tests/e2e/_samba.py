@@ -98,12 +98,23 @@ class AuditLine:
 
 
 class SambaServer:
-    """smbd on 127.0.0.1:445 inside namespace `netns`, serving `share_dir` as //127.0.0.1/share."""
+    """smbd on 127.0.0.1:445 inside namespace `netns`, serving `share_dir` as //127.0.0.1/share.
 
-    def __init__(self, base: Path) -> None:
+    With `prefix` (two-namespace mode, RECIPES section 3): smbd listens on 10.213.N.1 in
+    namespace `<prefix>-srv-<tag>`, joined by a veth pair to `<prefix>-cli-<tag>` (10.213.N.2),
+    where clients run (`client_run`); `global_conf` adds [global] lines (e.g. `debug pid = yes`).
+    """
+
+    def __init__(self, base: Path, prefix: str | None = None, global_conf: str = "") -> None:
         tag = secrets.token_hex(3)
         self.base = base
-        self.netns = f"rmp-smb-{tag}"
+        self.netns = f"{prefix}-srv-{tag}" if prefix else f"rmp-smb-{tag}"
+        self.client_netns: str | None = f"{prefix}-cli-{tag}" if prefix else None
+        self._veth = (f"{prefix}s{tag}", f"{prefix}c{tag}") if prefix else None
+        subnet = int(tag[:2], 16) % 250 + 1
+        self.host = f"10.213.{subnet}.1" if prefix else HOST
+        self.client_address = f"10.213.{subnet}.2" if prefix else HOST
+        self.global_conf = global_conf
         self.user = f"rmpsmb{tag}"
         self.password = PASSWORD
         self.share_dir = base / "share"
@@ -122,6 +133,8 @@ class SambaServer:
         _run(["ip", "netns", "add", self.netns])
         self._cleanups.append(lambda: _run(["ip", "netns", "del", self.netns], check=False))
         _run(["ip", "-n", self.netns, "link", "set", "lo", "up"])
+        if self.client_netns is not None and self._veth is not None:
+            self._two_namespaces(self.client_netns, *self._veth)
 
         _run(["useradd", "-M", "-s", "/usr/sbin/nologin", "-d", "/nonexistent", self.user])
         self._cleanups.append(lambda: _run(["userdel", self.user], check=False))
@@ -144,6 +157,23 @@ class SambaServer:
         self._cleanups.append(self._stop_helpers)
         self._cleanups.append(self._stop_smbd)
         self._wait_ready()
+
+    def _two_namespaces(self, cli: str, veth_s: str, veth_c: str) -> None:
+        _run(["ip", "netns", "add", cli])
+        self._cleanups.append(lambda: _run(["ip", "netns", "del", cli], check=False))
+        _run(["ip", "link", "add", veth_s, "type", "veth", "peer", "name", veth_c])
+        _run(["ip", "link", "set", veth_s, "netns", self.netns])
+        _run(["ip", "link", "set", veth_c, "netns", cli])
+        _run(["ip", "-n", self.netns, "addr", "add", f"{self.host}/30", "dev", veth_s])
+        _run(["ip", "-n", cli, "addr", "add", f"{self.client_address}/30", "dev", veth_c])
+        for ns, dev in ((self.netns, veth_s), (cli, veth_c)):
+            _run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            _run(["ip", "-n", ns, "link", "set", dev, "up"])
+
+    def client_popen(self, cmd: list[str], **kw) -> subprocess.Popen:
+        """Start `cmd` in the client namespace (two-namespace mode)."""
+        assert self.client_netns is not None, "not in two-namespace mode"
+        return subprocess.Popen(["ip", "netns", "exec", self.client_netns, *cmd], **kw)
 
     def _wait_ready(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
@@ -208,7 +238,7 @@ class SambaServer:
     ) -> subprocess.CompletedProcess:
         """Run smbclient commands against the share from inside the namespace."""
         auth = f"{self.user}%{self.password}"
-        cmd = ["smbclient", f"//{HOST}/{SHARE}", "-s", str(self.conf), "-U", auth, "-t", "5"]
+        cmd = ["smbclient", f"//{self.host}/{SHARE}", "-s", str(self.conf), "-U", auth, "-t", "5"]
         return _run(
             ["ip", "netns", "exec", self.netns, *cmd, "-c", command], check=check, timeout=timeout
         )
@@ -307,7 +337,7 @@ class SambaServer:
   netbios name = RMPSRV
   disable netbios = yes
   smb ports = 445
-  interfaces = lo
+  interfaces = {self.host if self.client_netns else "lo"}
   bind interfaces only = yes
   private dir = {b}/private
   lock directory = {b}/lock
@@ -325,7 +355,7 @@ class SambaServer:
   printcap name = /dev/null
   disable spoolss = yes
   server min protocol = NT1
-[{SHARE}]
+{self.global_conf}[{SHARE}]
   path = {self.share_dir}
   read only = no
   valid users = {self.user}
@@ -338,12 +368,17 @@ class SambaServer:
 
 
 @contextlib.contextmanager
-def samba_server(*, fuse: bool = True) -> Iterator[SambaServer]:
-    """Start a private smbd (pytest.skip when this machine cannot); always cleaned up."""
+def samba_server(
+    *, fuse: bool = True, prefix: str | None = None, global_conf: str = ""
+) -> Iterator[SambaServer]:
+    """Start a private smbd (pytest.skip when this machine cannot); always cleaned up.
+
+    prefix: two-namespace mode (server and client namespaces joined by a veth pair).
+    """
     why = missing_requirements(fuse=fuse)
     if why:
         pytest.skip(why)
-    srv = SambaServer(Path(tempfile.mkdtemp(prefix="rempart-smb-")))
+    srv = SambaServer(Path(tempfile.mkdtemp(prefix="rempart-smb-")), prefix, global_conf)
     try:
         srv.start()
         yield srv

@@ -57,6 +57,8 @@ class Alarm:
     incident: str | None = None
     #: when the first event of this actor that counted towards the alarm was seen
     first_seen: datetime | None = None
+    #: the guard run (`rempart.store.guard.GuardRun.id`) that raised it, for responses
+    run_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""The share as it was: per file, its format, randomness, size and similarity digest.
+
+Built by walking the share at start (streamed: one file at a time, nothing accumulated
+but the records) and kept current as files are written, renamed and deleted. Memory is
+bounded: at most `limit` records (default 200,000, about 300 bytes each, so ~60 MB),
+the least recently touched forgotten first; a forgotten file is judged on its content
+alone, as a new one is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+
+from rempart.guard.content import Content, read_path
+
+DEFAULT_LIMIT = 200_000
+
+
+class Baseline:
+    def __init__(self, root: str, limit: int = DEFAULT_LIMIT) -> None:
+        self.root = root
+        self.limit = limit
+        self._files: OrderedDict[str, Content] = OrderedDict()
+        self.forgotten = 0
+
+    def build(
+        self, skip: Callable[[str], bool], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Walk the share and remember every regular file; returns the number kept."""
+        for n, path in enumerate(_walk(self.root, skip), 1):
+            found = read_path(path)
+            if found is not None:
+                self.put(path, found)
+            if progress is not None and n % 100 == 0:
+                progress(n)
+        return len(self._files)
+
+    def get(self, path: str) -> Content | None:
+        found = self._files.get(path)
+        if found is not None:
+            self._files.move_to_end(path)
+        return found
+
+    def put(self, path: str, content: Content) -> None:
+        self._files[path] = content
+        self._files.move_to_end(path)
+        while len(self._files) > self.limit:
+            self._files.popitem(last=False)
+            self.forgotten += 1
+
+    def move(self, old: str, new: str) -> Content | None:
+        found = self._files.pop(old, None)
+        if found is not None:
+            self.put(new, found)
+        return found
+
+    def forget(self, path: str) -> Content | None:
+        return self._files.pop(path, None)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._files
+
+
+def _walk(root: str, skip: Callable[[str], bool]) -> Iterator[str]:
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # a folder we cannot list is not part of the baseline
+            continue
+        for entry in entries:
+            if skip(entry.path):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                yield entry.path

@@ -1,0 +1,303 @@
+"""The guard's loop: sources -> bounded queue -> content analysis -> scores -> alarms.
+
+Sources run in their own threads and only read the kernel (or the log); everything else
+(reading content, scoring, recording, responding) runs in the thread that calls `run`, so
+the state needs no locks. Responses run in that thread too: the next file of an actor is
+not analysed before its alarm was acted on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from rempart.guard import decoys
+from rempart.guard._errors import GuardError, SourceUnavailable
+from rempart.guard._record import Recorder
+from rempart.guard.alarm import Actor, ActorKind, Alarm, Response
+from rempart.guard.baseline import Baseline
+from rempart.guard.content import Content, read_fd, read_path
+from rempart.guard.correlate import Client, Correlator, command_of
+from rempart.guard.events import Event, EventQueue, Op
+from rempart.guard.indicators import stem
+from rempart.guard.scoring import ActorState, Scorer
+from rempart.guard.sources import SOURCES, Source, SourceOptions
+
+#: how long an alarm on an smbd process waits for the audit log to name its client
+_NAME_WAIT = 1.5
+
+
+class Dispatcher(Protocol):
+    def handle(self, alarm: Alarm) -> list[Response]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class GuardOptions:
+    root: Path
+    samba_log: Path | None = None
+    incident: str | None = None
+    #: None: fanotify, else inotify; plus samba-audit when a log is given
+    sources: list[str] | None = None
+    queue_bound: int = 20_000
+    place_decoys: bool = True
+
+
+@dataclass
+class Hooks:
+    """What the caller (the CLI) is told as it happens."""
+
+    ready: Callable[[str], None] = lambda _line: None
+    alarm: Callable[[Alarm], None] = lambda _a: None
+    response: Callable[[Response], None] = lambda _r: None
+    note: Callable[[str], None] = lambda _line: None
+
+
+@dataclass
+class Summary:
+    run_id: int
+    events: int = 0
+    alarms: list[Alarm] = field(default_factory=list)
+    dropped_kernel: int = 0
+    dropped_queue: int = 0
+    damaged_audit_lines: int = 0
+
+
+class Guard:
+    def __init__(
+        self, engine: Engine, options: GuardOptions, dispatcher: Dispatcher, hooks: Hooks
+    ) -> None:
+        if not options.root.is_dir():
+            raise GuardError(f"not a folder: {options.root}")
+        self.root = str(options.root.resolve())
+        for name in options.sources or []:
+            SOURCES[name]  # an unknown name fails here, before a run is recorded
+        self.options = options
+        self.dispatcher = dispatcher
+        self.hooks = hooks
+        self.queue = EventQueue(options.queue_bound)
+        self.baseline = Baseline(self.root)
+        self.scorer = Scorer(self.root)
+        self.corr = Correlator()
+        self.recorder = Recorder(engine, self.root, options.incident)
+        self.sources: list[Source] = []
+        self.decoys: list[str] = []
+        self._decoy_set: frozenset[str] = frozenset()
+        self.stopping = threading.Event()
+        self.summary = Summary(self.recorder.run_id)
+        self._due: list[ActorState] = []
+
+    # -- start and stop ---------------------------------------------------
+    def _start_sources(self) -> None:
+        opts = SourceOptions(Path(self.root), self.options.samba_log)
+        wanted = self.options.sources or ["fanotify"]
+        for name in wanted:
+            try:
+                self.sources.append(SOURCES[name](opts, self.queue))
+            except SourceUnavailable as exc:
+                if name != "fanotify" or self.options.sources:
+                    raise
+                self.hooks.note(f"fanotify unavailable ({exc}): falling back to inotify")
+                self.sources.append(SOURCES["inotify"](opts, self.queue))
+        if self.options.samba_log is not None and "samba-audit" not in wanted:
+            self.sources.append(SOURCES["samba-audit"](opts, self.queue))
+        for src in self.sources:
+            src.start()
+
+    def run(self) -> Summary:
+        """Watch until `stop()` (or SIGTERM through the caller); returns what happened."""
+        status = "crashed"
+        try:
+            self._start_sources()
+            if self.options.place_decoys:
+                folders = [d for d, _s, _f in os.walk(self.root) if not _hidden(d, self.root)]
+                self.decoys = decoys.place(folders)
+                self._decoy_set = frozenset(self.decoys)
+            n = self.baseline.build(skip=lambda p: _hidden(p, self.root))
+            names = [s.name for s in self.sources]
+            blind = "; ".join(f"{s.name}: {s.blind_spots}" for s in self.sources if s.blind_spots)
+            self.recorder.started(names, blind, n)
+            self.hooks.ready(
+                f"watching {self.root} (source: {', '.join(names)}; {n} files in baseline)"
+            )
+            if blind:
+                self.hooks.note(f"cannot see: {blind}")
+            self._loop()
+            status = "stopped"
+        finally:
+            for src in self.sources:
+                src.stop()
+            decoys.remove(self.decoys)
+            self._flush()
+            self.recorder.finish(status)
+            self.dispatcher.close()
+        return self.summary
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    # -- the loop -----------------------------------------------------------
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            for ev in self.queue.get_batch(0.1):
+                try:
+                    self._one(ev)
+                finally:
+                    ev.release()
+            self._raise_due()
+            if self.recorder.due():
+                self._flush()
+                dead = [s.name for s in self.sources if not s.alive()]
+                if dead:  # blind: exit non-zero so that systemd restarts the guard
+                    raise GuardError(f"event source stopped: {', '.join(dead)}")
+
+    def _flush(self) -> None:
+        s = self.summary
+        s.dropped_kernel, s.dropped_queue = self.queue.kernel_dropped, self.queue.dropped
+        s.damaged_audit_lines = sum(src.damaged for src in self.sources)
+        self.recorder.flush(s.dropped_kernel, s.dropped_queue)
+        s.events = self.recorder.events
+
+    def _one(self, ev: Event) -> None:
+        inside = self.root + "/"
+        if not ev.path.startswith(inside) and not (ev.path2 or "").startswith(inside):
+            return
+        if ev.source == "samba-audit":
+            client = Client(ev.address or "?", ev.user)
+            self.corr.audit(ev.path, client, ev.smbd_pid)
+            if ev.op is Op.WRITE:  # content comes from fanotify/inotify; this only names
+                return
+            actor = Actor(
+                ActorKind.SMB_CLIENT, address=ev.address, user=ev.user, smbd_pid=ev.smbd_pid
+            )
+        else:
+            smbd = ev.pid is not None and self.corr.smbd(ev.pid)
+            if smbd and ev.op is Op.WRITE and ev.pid is not None:
+                self.corr.write(ev.path, ev.pid)
+            elif smbd and self._audited():
+                return  # the audit log reports smbd's renames and deletes, with the client
+            actor = self.corr.actor(ev.pid, [ev.path]) or Actor(ActorKind.PROCESS, pid=ev.pid)
+        before, after = self._update_baseline(ev)
+        state = self.scorer.state(actor)
+        rel = os.path.relpath(ev.path2 if ev.op is Op.RENAME and ev.path2 else ev.path, self.root)
+        hits = self.scorer.observe(state, ev, rel, before, after, self._decoy(ev))
+        if ev.op in (Op.WRITE, Op.CREATE):
+            state.history.folders.add(os.path.dirname(ev.path))
+            if before is None:
+                state.history.created[stem(ev.path)] = ev.path
+        self.recorder.event(
+            {
+                "source": ev.source,
+                "op": ev.op.value,
+                "path": os.path.relpath(ev.path, self.root),
+                "path2": os.path.relpath(ev.path2, self.root) if ev.path2 else None,
+                "actor_key": actor.key,
+                "pid": ev.pid,
+                "address": ev.address,
+                "user": ev.user,
+                "verdict": after.verdict.value if after is not None else None,
+                "points": sum(h.points for h in hits),
+                "reasons": json.dumps([h.reason for h in hits]),
+            }
+        )
+        if self.scorer.crossed(state) and state.due_since is None:
+            state.due_since = time.monotonic()
+            self._due.append(state)
+            self._raise_due()
+
+    def _decoy(self, ev: Event) -> tuple[str, str] | None:
+        """The decoy `ev` touches: by its path, a rename onto it, or a temporary copy of it."""
+        stem_path = os.path.join(os.path.dirname(ev.path), stem(ev.path))
+        for path, how in ((ev.path, "path"), (ev.path2, "target"), (stem_path, "copy")):
+            if path in self._decoy_set:
+                return os.path.relpath(path, self.root), how
+        return None
+
+    def _audited(self) -> bool:
+        return any(s.name == "samba-audit" for s in self.sources)
+
+    def _update_baseline(self, ev: Event) -> tuple[Content | None, Content | None]:
+        if ev.op is Op.WRITE:
+            before = self.baseline.get(ev.path)
+            if ev.fd is not None:
+                try:
+                    after: Content | None = read_fd(ev.fd, os.path.basename(ev.path))
+                except OSError:
+                    after = None
+            else:
+                after = read_path(ev.path)
+            if after is not None:
+                self.baseline.put(ev.path, after)
+            return before, after
+        if ev.op is Op.RENAME and ev.path2:
+            moved = self.baseline.move(ev.path, ev.path2)
+            if moved is not None:
+                return moved, None
+            # The source was never seen written (or its write is read after the rename, the
+            # fd then naming the new path): judge what now sits at the new name.
+            now = read_path(ev.path2)
+            if now is not None:
+                self.baseline.put(ev.path2, now)
+            return None, now
+        if ev.op is Op.DELETE:
+            return self.baseline.forget(ev.path), None
+        return None, None
+
+    def _raise_due(self) -> None:
+        """Alarm the actors past the threshold, once the SMB ones are named (or waited for)."""
+        keep = []
+        for state in self._due:
+            actor = self._name(state)
+            if actor is None:
+                keep.append(state)
+                continue
+            alarm = self.scorer.alarm(state, actor, self.options.incident)
+            alarm = _with_run(alarm, self.recorder.run_id)
+            self.recorder.alarm(alarm)
+            self.summary.alarms.append(alarm)
+            self.hooks.alarm(alarm)
+            for response in self.dispatcher.handle(alarm):
+                self.hooks.response(response)
+        self._due = keep
+
+    def _name(self, state: ActorState) -> Actor | None:
+        a = state.actor
+        if a.kind is not ActorKind.PROCESS:
+            return a
+        paths = [os.path.join(self.root, p) for p in state.paths]
+        client = self.corr.actor(a.pid, paths)
+        if client is not None:
+            return client
+        waited = time.monotonic() - (state.due_since or 0.0)
+        if a.pid is not None and self.corr.smbd(a.pid) and self._audited() and waited < _NAME_WAIT:
+            return None
+        return Actor(ActorKind.PROCESS, pid=a.pid, command=command_of(a.pid) if a.pid else None)
+
+
+def _hidden(path: str, root: str) -> bool:
+    """The exercise's state folder and the like: dot-folders at any depth are not watched."""
+    rel = os.path.relpath(path, root)
+    return any(part.startswith(".rempart") for part in rel.split(os.sep))
+
+
+def _with_run(alarm: Alarm, run_id: int) -> Alarm:
+    return replace(alarm, run_id=run_id)
+
+
+class NoResponders:
+    """Used when the responders package is not there: alarms are recorded and printed only."""
+
+    def handle(self, alarm: Alarm) -> list[Response]:
+        return []
+
+    def close(self) -> None:
+        return None
