@@ -4,7 +4,8 @@
 
 Both run with two processes over the same warm tree, alternating, a fresh store each run
 (`rempart scan --workers 2 --hash none`; `find | xargs -P 2 file -b`). Prints a Markdown
-table of median wall time, files/s and peak memory of each tool's process tree.
+table of median wall time, files/s and peak memory of each tool's process tree. With
+`--baseline SRC` another version of rempart (its `src` folder) is timed in the same rounds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("/tmp/rempart-speed"))
+    ap.add_argument(
+        "--baseline", type=Path, help="a src folder of another rempart version, timed alongside"
+    )
     args = ap.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     clean = args.out / "clean"
@@ -32,8 +36,10 @@ def main() -> None:
     attacked = args.out / "attacked"
     shutil.copytree(clean, attacked, symlinks=True)
     exercise.attack(attacked, layout="mixed", extension="random", seed=args.seed, durable=False)
-    rows = speed([("clean", clean), ("attacked (mixed)", attacked)], args.out, args.runs)
-    headers = ["tree", "files", "tool", "median s", "files/s", "runs (s)", "peak tree", "peak proc"]
+    trees = [("clean", clean), ("attacked (mixed)", attacked)]
+    rows = speed(trees, args.out, args.runs, args.baseline)
+    headers = ["tree", "files", "tool", "median s", "files/s", "runs (s)", "median CPU s"]
+    headers += ["peak tree", "peak proc"]
     print(table(headers, rows))
     shutil.rmtree(args.out, ignore_errors=True)
 

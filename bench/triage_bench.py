@@ -12,6 +12,8 @@ Writes the Markdown table to bench/out/triage.md and the misses to bench/out/mis
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -186,6 +188,7 @@ class Results:
             "median s",
             "files/s",
             "runs (s)",
+            "median CPU s",
             "peak RSS tree",
             "peak proc",
         ]
@@ -199,27 +202,42 @@ def kinds_owner(kinds: dict, kind: str) -> bool:
     return any(e["owner_encrypted"] for e in kinds.values() if e["kind"] == kind)
 
 
-def speed(trees: list[tuple[str, Path]], work: Path, runs: int) -> list[list[str]]:
-    """Median wall time and peak RSS of `rempart scan` and `find | xargs file -b`, alternating."""
+def speed(
+    trees: list[tuple[str, Path]], work: Path, runs: int, baseline: Path | None = None
+) -> list[list[str]]:
+    """Median wall time and peak RSS of `rempart scan` and `find | xargs file -b`, alternating.
+
+    With `baseline` (a `src` folder holding another version of the `rempart` package, e.g.
+    `git archive HEAD src | tar -x -C /tmp/old`), that version is timed in the same rounds.
+    """
     out = []
     for name, root in trees:
         files = count_files(root)
         say(f"speed: warming {name} ({warm(root) / 1e6:.0f} MB read)")
         magic = f"find {shlex.quote(str(root))} -type f -print0 | xargs -0 -n 200 -P 2 file -b"
-        times: dict[str, list[float]] = {"rempart scan": [], "file -b": []}
-        peaks: dict[str, list[tuple[int, int]]] = {"rempart scan": [], "file -b": []}
+        tools = ["rempart scan", "file -b"] + (["rempart scan (baseline)"] if baseline else [])
+        times: dict[str, list[float]] = {tool: [] for tool in tools}
+        peaks: dict[str, list[tuple[int, int]]] = {tool: [] for tool in tools}
+        cpu: dict[str, list[float]] = {tool: [] for tool in tools}
+        old_env = {**os.environ, "PYTHONPATH": str(baseline)} if baseline else None
         for i in range(runs):
-            db = fresh_store(work / f"speed-{root.name}.db")
-            for tool, cmd in (
-                ("rempart scan", scan_cmd(root, db)),
-                ("file -b", ["sh", "-c", magic]),
-            ):
+            for tool in tools:
+                db = fresh_store(work / f"speed-{root.name}.db")
+                cmd = ["sh", "-c", magic] if tool == "file -b" else scan_cmd(root, db)
+                env = old_env if tool.endswith("(baseline)") else None
+                # CPU of the whole process tree (workers, xargs' file processes: each
+                # parent waits for its children): steadier than wall time on a busy machine.
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 done, peak, secs = run_measured(
-                    cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                    cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
                 )
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 if done.returncode not in (0, 1):
                     raise RuntimeError(f"{tool} failed: {done.stderr!r}")
                 times[tool].append(secs)
+                cpu[tool].append(
+                    after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                )
                 peaks[tool].append((peak.tree_kib, peak.process_kib))
                 say(
                     f"speed: {name} run {i + 1} {tool}: {secs:.2f} s,"
@@ -230,8 +248,10 @@ def speed(trees: list[tuple[str, Path]], work: Path, runs: int) -> list[list[str
             tree_kib = max(p[0] for p in peaks[tool])
             proc_kib = max(p[1] for p in peaks[tool])
             runs_s = ", ".join(f"{s:.2f}" for s in secs)
+            cpu_s = f"{statistics.median(cpu[tool]):.2f}"
+            mem = [f"{tree_kib / 1024:.0f} MiB", f"{proc_kib / 1024:.0f} MiB"]
             out.append([name, f"{files:,}", tool, f"{med:.2f}", f"{files / med:,.0f}", runs_s,
-                        f"{tree_kib / 1024:.0f} MiB", f"{proc_kib / 1024:.0f} MiB"])  # fmt: skip
+                        cpu_s, *mem])  # fmt: skip
     return out
 
 

@@ -51,8 +51,28 @@ def _interrupt_midway(proc: subprocess.Popen[str], db: Path, sig: int) -> None:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "scan did not store files in time"
         time.sleep(0.05)
+    workers = _children(proc.pid)
     proc.send_signal(sig)
     proc.wait(timeout=60)
+    # No worker outlives the scan, kill -9 included (they would hold the tree open).
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in workers):
+        assert time.monotonic() < deadline, f"workers {workers} outlived the scan"
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])

@@ -24,6 +24,7 @@ CHUNK = 32
 #: and everything from 0x20 up are allowed: cp1252 uses 0x80-0x9f for letters and quotes).
 _CONTROL = np.zeros(256, dtype=np.uint8)
 _CONTROL[[*range(0, 9), 11, *range(14, 27), *range(28, 32), 127]] = 1
+_CONTROL_TABLE = _CONTROL.tobytes()  # the same as a bytes.translate table
 NOISY = 2  # control bytes in one chunk; a random chunk has 2 or more 88% of the time
 #: Distinct byte values in a noisy chunk: 32 random bytes hold 30 on average, fewer than 20
 #: about once in 10^7 chunks; half a chunk of random bytes (LockFile's 16) about 24.
@@ -70,7 +71,7 @@ def find_noise(sample: Sample, minimum: int = 2) -> Noise | None:
         if not usable:
             continue
         rows = np.frombuffer(data, dtype=np.uint8, count=usable).reshape(-1, CHUNK)
-        found = _noisy(rows)
+        found = _noisy(rows, _controls(data[:usable]))
         noisy += found
         chunks += rows.shape[0]
         hit += found > 0
@@ -79,9 +80,22 @@ def find_noise(sample: Sample, minimum: int = 2) -> Noise | None:
     return Noise(noisy, chunks, hit, len(regions))
 
 
-def _noisy(rows: NDArray[np.uint8]) -> int:
+def _controls(data: bytes) -> NDArray[np.uint64]:
+    """Control bytes in each 32-byte chunk of `data` (a whole number of chunks).
+
+    The bytes become 0/1 in C (`bytes.translate`); each chunk is then four 64-bit words
+    whose byte lanes are added, and one multiplication sums the eight lanes into the top
+    byte (at most 32: no lane overflows). A gather and a sum per byte cost ten times more.
+    """
+    words = np.frombuffer(data.translate(_CONTROL_TABLE), dtype="<u8").reshape(-1, CHUNK // 8)
+    lanes = words.sum(axis=1, dtype=np.uint64)
+    counts: NDArray[np.uint64] = (lanes * np.uint64(0x0101010101010101)) >> np.uint64(56)
+    return counts
+
+
+def _noisy(rows: NDArray[np.uint8], controls: NDArray[np.uint64]) -> int:
     """How many of these chunks hold enough control bytes and enough distinct values."""
-    rows = rows[_CONTROL[rows].sum(axis=1, dtype=np.int32) >= NOISY]
+    rows = rows[controls >= NOISY]
     if not rows.shape[0]:
         return 0
     ordered = np.sort(rows, axis=1)

@@ -208,6 +208,10 @@ COUNTER_CUES: tuple[Cue, ...] = (
     ),
 )
 
+#: The cues a note cannot do without: a text with none of them is looked at further only
+#: when it is short enough to be a gang's bare contact card (see `notes._short_note`).
+CORE_CUES = tuple(cue for cue in CUES if cue.core)
+
 #: What only an extortioner says: a note needs one of these (or a wallet, an onion site, a
 #: gang's name) besides its core claim, so "your files are encrypted at rest" is no note.
 THREAT_KEYS = frozenset(
@@ -224,6 +228,12 @@ THREAT_KEYS = frozenset(
 
 #: A cheap first look: ordinary files without any of these words are not read further.
 PREFILTER = re.compile(r"crypt|ransom|rançon|bitcoin|monero|\.onion|tor[ -]?browser|verschl")
+#: The same words as plain substrings: `in` finds one twice as fast as the alternation
+#: (a test keeps the two in step).
+PREFILTER_WORDS = (
+    *("crypt", "ransom", "rançon", "bitcoin", "monero", ".onion", "verschl"),
+    *("torbrowser", "tor browser", "tor-browser"),
+)
 #: Words too common to open every file they appear in (every e-mail has an "@", every
 #: French budget "chiffres"): enough only in a short text, like a two-line note.
 WEAK_PREFILTER = re.compile(r"chiffr|leak|stolen|@")

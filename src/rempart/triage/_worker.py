@@ -7,13 +7,16 @@ changing the atime of what we read, never blocking on a FIFO swapped in behind o
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import errno
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
 import stat
+import sys
 
 from rempart.triage import notes, walk
 from rempart.triage.classify import classify
@@ -210,7 +213,29 @@ def init_process(root: bytes, hash_mode: str, hash_max: int, notes_dir: str | No
     """Pool initializer: Ctrl-C is the parent's to handle; each process opens the root once."""
     global _worker  # noqa: PLW0603  # one Worker per process, by design of process pools
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     _worker = Worker(root, hash_mode, hash_max, notes_dir)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """On Linux, end this worker when the scan process dies, kill -9 included.
+
+    Forked workers share the pipes of the pool, so a worker never sees them close and
+    would wait forever, an orphan holding the scanned tree open. Elsewhere they still do.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # no C library to ask: keep the old behaviour
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(0)  # the scan died before the line above: nothing will tell us later
 
 
 def run_batch(rel_dir: bytes, names: tuple[bytes, ...]) -> list[Row]:

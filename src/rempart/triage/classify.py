@@ -11,6 +11,7 @@ an appended one, a failed format validation, a family marker). Without that it i
 from __future__ import annotations
 
 from rempart.triage import families, notes, stats, text, xor
+from rempart.triage._intermittent import find_intermittent
 from rempart.triage._noise import find_noise
 from rempart.triage.formats import FormatCheck, identify
 from rempart.triage.sample import BudgetExceeded, Sample, from_bytes
@@ -160,7 +161,7 @@ def _unrecognised(sample: Sample, check: FormatCheck | None) -> Classification:
             return _damaged(Verdict.ENCRYPTED, sample, fmt, marker, (*what, *reasons, *known))
         doubt = "random, but nothing says it should not be (a key, a container, random data?)"
         return Classification(Verdict.SUSPICIOUS, fmt, evidence=(*what, doubt, *known))
-    pattern = stats.find_intermittent(sample, dense=prof.counted(stats.DENSE) > 0)
+    pattern = find_intermittent(sample, dense=prof.counted(stats.DENSE) > 0)
     if pattern is not None:
         scope = "to the end of the file" if pattern.covers_all else "in part of the file only"
         if not reasons:

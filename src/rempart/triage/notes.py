@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def use_reference_notes(reference: ReferenceNotes | None) -> None:
     """Use this set of known notes as the second opinion (None: the catalog alone)."""
     global _reference, _reference_checked
     _reference, _reference_checked = reference, True
+    with _recent_lock:
+        _recent.clear()  # answers given with another reference set
 
 
 def _active_reference() -> ReferenceNotes | None:
@@ -164,19 +167,47 @@ def _identify(text: str, ranked: list[Candidate]) -> tuple[str | None, list[str]
     return top.family, evidence
 
 
+#: Recent answers by (content, name): an attack drops the same note in every folder, and
+#: its cues cost a millisecond each time. Bounded (entries hold at most MAX_BYTES each);
+#: emptied when the reference notes change.
+_recent: dict[tuple[bytes, str], NoteFinding | None] = {}
+_RECENT_MAX = 32
+_recent_lock = threading.Lock()
+
+
 def analyse_note(data: bytes, name: str) -> NoteFinding | None:
     """Return a finding when `data` (a text-like file's content) reads as a ransom note."""
-    raw = decode(data[:MAX_BYTES])
+    _active_reference()  # first, since loading one from the environment empties `_recent`
+    key = (bytes(data[:MAX_BYTES]), name)
+    with _recent_lock:  # `guard` may classify from several threads
+        if key in _recent:
+            return _recent[key]
+    found = _analyse(key[0], name)
+    with _recent_lock:
+        if len(_recent) >= _RECENT_MAX:
+            del _recent[next(iter(_recent))]  # the oldest entry: dicts keep insertion order
+        _recent[key] = found
+    return found
+
+
+def _analyse(data: bytes, name: str) -> NoteFinding | None:
+    raw = decode(data)
     if raw is None:
         return None
     # The cheap look comes first, on the decoded text: markup removal and the cues cost
     # milliseconds on a large file, and almost no file gets past this line.
     low = raw.lower()
-    strong = _vocab.PREFILTER.search(low) is not None
+    strong = any(word in low for word in _vocab.PREFILTER_WORDS)
     if not strong and not (len(raw) <= 4 * _vocab.SHORT_TEXT and _vocab.WEAK_PREFILTER.search(low)):
         return None
     text = _vocab.BLOB.sub("", normalise(raw))[: _vocab.MAX_TEXT]
     if not strong and len(text) > _vocab.SHORT_TEXT:
+        return None
+    # Without a core claim only a short note naming its gang can pass (`_short_note`), so
+    # a longer text stops here, before the indicators and the family ranking (e-mails).
+    lowered = text.lower()
+    core = any(cue.pattern.search(lowered) for cue in _vocab.CORE_CUES)
+    if not core and len(text.split()) > _SHORT_NOTE_WORDS:
         return None
     indicators = _ioc.extract(text)
     found = _assess(text, name, indicators)

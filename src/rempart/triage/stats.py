@@ -10,10 +10,9 @@ histogram is close to but not quite flat, fails it once the window holds a few K
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,7 +53,9 @@ def expected_entropy(n: int) -> float:
 def byte_counts(rows: NDArray[np.uint8]) -> IntArray:
     """Histogram of each row of a 2-D byte array, as an (n, 256) array, in one bincount."""
     n = rows.shape[0]
-    shifted = rows.astype(np.int32) + (np.arange(n, dtype=np.int32) * 256)[:, None]
+    # Straight to intp, the type bincount counts in: any other type costs one more copy.
+    shifted = rows.astype(np.intp)
+    shifted += (np.arange(n, dtype=np.intp) * 256)[:, None]
     return np.bincount(shifted.ravel(), minlength=n * 256).reshape(n, 256)
 
 
@@ -67,11 +68,19 @@ def chi_square(counts: IntArray) -> FloatArray:
 
 def entropy(counts: IntArray) -> FloatArray:
     """Shannon entropy (bits/byte) of each histogram row."""
-    c = counts.astype(np.float64)
-    n = c.sum(axis=1)
-    logs = np.log2(c, out=np.zeros_like(c), where=c > 0)
-    ent: FloatArray = np.log2(n) - (c * logs).sum(axis=1) / n
+    n = counts.sum(axis=1).astype(np.float64)
+    # c * log2(c) looked up rather than computed: a window holds at most a few KiB.
+    top = int(counts.max()) if counts.size else 0
+    ent: FloatArray = np.log2(n) - _c_log_c(max(top, WINDOW))[counts].sum(axis=1) / n
     return ent
+
+
+@lru_cache(maxsize=8)
+def _c_log_c(top: int) -> FloatArray:
+    """c * log2(c) for c in 0..top (0 for c = 0)."""
+    c = np.arange(top + 1, dtype=np.float64)
+    table: FloatArray = c * np.log2(c, out=np.zeros_like(c), where=c > 0)
+    return table
 
 
 def window_offsets(length: int, window: int) -> list[int]:
@@ -92,8 +101,9 @@ def window_stats(data: bytes, window: int) -> tuple[list[int], FloatArray, Float
     arr = np.frombuffer(data, dtype=np.uint8)
     if len(data) % window == 0:
         rows = arr.reshape(-1, window)
-    else:
-        rows = np.lib.stride_tricks.sliding_window_view(arr, window)[offsets]
+    else:  # the whole windows, then the last one aligned to the end
+        whole = (len(offsets) - 1) * window
+        rows = np.concatenate((arr[:whole], arr[-window:])).reshape(-1, window)
     counts = byte_counts(rows)
     return offsets, entropy(counts), chi_square(counts)
 
@@ -122,7 +132,12 @@ class RandomnessProfile:
         return int(self.labels.size)
 
     def counted(self, kind: int) -> int:
-        return int(np.count_nonzero(self.labels == kind))
+        return self._tally[kind]
+
+    @cached_property
+    def _tally(self) -> tuple[int, ...]:
+        """Windows of each label, counted once: the verdict asks for them many times."""
+        return tuple(np.bincount(self.labels, minlength=len(LABELS)).tolist())
 
     @property
     def fraction_random(self) -> float:
@@ -209,98 +224,14 @@ def size_text(n: int) -> str:
     return f"{round(n / (1024 * 1024), 1):g} MiB"
 
 
-BLOCK = 16  # the finest grain of intermittent encryption seen in the wild
-SCAN = 64 * 1024  # bytes of the head searched for a period
+# The intermittent search moved to its own module, which uses the helpers above: its names
+# stay reachable from here, imported on first use (no import cycle).
+_MOVED = frozenset({"BLOCK", "SCAN", "Intermittent", "distinct_per_block", "find_intermittent"})
 
 
-@dataclass(frozen=True)
-class Intermittent:
-    """A regular alternation of random and structured blocks (intermittent encryption)."""
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        from rempart.triage import _intermittent  # noqa: PLC0415 - lazily, to avoid a cycle
 
-    period: int  # bytes
-    length: int  # random bytes in each period
-    covers_all: bool  # the pattern holds in every sampled region, to the end of the file
-
-    def describe(self) -> str:
-        return f"intermittent pattern: {self.length} of every {self.period} bytes random"
-
-
-def find_intermittent(sample: Sample, dense: bool = False) -> Intermittent | None:
-    """Find a random/structured alternation with a period of 32 B to 4 KiB in the head.
-
-    Each 16-byte block is scored random-looking when it has at least 15 distinct values
-    (92% of random blocks, few text or record blocks); the strongest peak of that score's
-    autocorrelation gives the period. Compressed plaintext scores like random, so with
-    `dense` the usual periods are tried as well. Either way the bytes decide: at each
-    phase of the period, the blocks must pass the chi-square test or clearly fail it.
-    """
-    n = min(len(sample.head), SCAN) // BLOCK
-    if n < 64:
-        return None
-    blocks = np.frombuffer(sample.head, dtype=np.uint8, count=n * BLOCK).reshape(n, BLOCK)
-    # The usual periods are tried on the first 16 KiB only, then confirmed on the head.
-    first = blocks if dense else blocks[:512]
-    tried: set[int] = set()
-    # Lazily, in this order: the autocorrelation's candidates, then the usual periods that
-    # show on the first blocks. Most files stop at the first candidate.
-    common = (g for g in COMMON_LAGS if _random_phases(first, g) is not None)
-    for lag in itertools.chain(_score_lags(blocks), common):
-        if lag in tried:
-            continue
-        tried.add(lag)
-        phases = _random_phases(blocks, lag)
-        if phases is not None:
-            return Intermittent(lag * BLOCK, int(phases.sum()) * BLOCK, _covers(sample, phases, n))
-    return None
-
-
-COMMON_LAGS = (2, 3, 4, 6, 8, 12, 16, 24, 32)  # in blocks: periods of 32 B to 512 B
-
-
-def _score_lags(blocks: NDArray[np.uint8]) -> list[int]:
-    n = blocks.shape[0]
-    distinct = 1 + np.count_nonzero(np.diff(np.sort(blocks, axis=1), axis=1), axis=1)
-    high = (distinct >= BLOCK - 1).astype(np.float64)
-    if not 0.05 < high.mean() < 0.95:
-        return []
-    centred = high - high.mean()
-    spectrum = np.fft.rfft(centred, 2 * n)
-    ac = np.fft.irfft(spectrum * np.conj(spectrum))[: min(256, n // 4) + 1]
-    ac /= ac[0]
-    # Runs of random blocks correlate with their neighbours: look past the first dip.
-    dips = np.flatnonzero(ac < 0.1)
-    if dips.size == 0:
-        return []
-    best = int(dips[0] + np.argmax(ac[dips[0] :]))
-    if ac[best] < 0.4:
-        return []
-    # The highest peak may be a multiple of the period: offer its divisors first.
-    return [d for d in range(2, best + 1) if best % d == 0]
-
-
-def _random_phases(blocks: NDArray[np.uint8], lag: int) -> NDArray[np.bool_] | None:
-    """Which 16-byte phases of a `lag`-block period are random, when they split cleanly."""
-    rows = blocks.shape[0] // lag
-    if rows < 16:
-        return None
-    grid = blocks[: rows * lag].reshape(rows, lag, BLOCK).transpose(1, 0, 2).reshape(lag, -1)
-    chi = chi_square(byte_counts(np.ascontiguousarray(grid)))
-    phases = chi <= CHI_RANDOM
-    if phases.all() or not phases.any() or chi[~phases].min() <= 1.3 * CHI_RANDOM:
-        return None
-    return phases
-
-
-def _covers(sample: Sample, phases: NDArray[np.bool_], scanned: int) -> bool:
-    """True when the random phases are random in every sampled chunk past the scanned head."""
-    lag = phases.size
-    start = scanned * BLOCK
-    for base, data in sample.regions():
-        for off in range(max(0, start - base), len(data), 4 * WINDOW):
-            chunk = np.frombuffer(data, dtype=np.uint8)[off : off + 4 * WINDOW]
-            if chunk.size < 1024:
-                continue
-            idx = (base + off + np.arange(chunk.size)) // BLOCK % lag
-            if not is_random(chunk[phases[idx]]):
-                return False
-    return True
+        return getattr(_intermittent, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
