@@ -156,6 +156,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--only", choices=["all", "public", "dashboard"], default="all", help="scenarios to run"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="rempart-bench-web-") as tmp:
@@ -171,7 +174,10 @@ def main() -> None:
                     ("public page, max rate", 64, 0),
                     ("public page, 1,500 req/s offered", 32, 1500),
                 ):
-                    rows.append((workers, label, conns, load(page, conns, args.seconds, rate)))
+                    if args.only != "dashboard":
+                        rows.append((workers, label, conns, load(page, conns, args.seconds, rate)))
+                if args.only == "public":
+                    continue
                 jar = Path(tmp) / "cookies.txt"
                 jar.write_text("\n".join(sign_in(base, USERS)) + "\n")
                 load(f"{base}/", 8, 2, cookies=str(jar))  # warm-up
@@ -186,6 +192,8 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(timeout=20)
         # Comparison: uvicorn's pure-Python HTTP parser and event loop (h11, asyncio).
+        if args.only == "dashboard":
+            return _report(rows)
         proc, base = start(url, 1, plain=True)
         try:
             page = f"{base}/status/ville-a"
@@ -198,6 +206,10 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+    _report(rows)
+
+
+def _report(rows: list[tuple[int, str, int, dict]]) -> None:
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     print("| workers | scenario | connections | req/s | p50 ms | p99 ms | max ms | errors |")
     print("|---|---|---|---|---|---|---|---|")

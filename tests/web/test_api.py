@@ -193,16 +193,22 @@ def test_scan_summaries_attached_to_the_incident(world: World, tmp_path) -> None
 
 def test_guard_webhook_with_the_incident_alert_token(world: World) -> None:
     _incident(world, "inc-api-token")
+    url = "/api/incidents/inc-api-token/alert-token"
     carol = world.api("carol@ville-a.test")  # communications: may not manage the incident
-    assert carol.get("/api/incidents/inc-api-token/alert-token").status_code == 403
+    assert carol.post(url).status_code == 403
     alice = world.api("alice@ville-a.test")
-    answer = alice.get("/api/incidents/inc-api-token/alert-token").json()
+    assert alice.get(url).json()["active"] is False
+    answer = alice.post(url).json()
+    assert alice.get(url).json()["active"] is True
     guard = world.client()  # no session at all: a daemon with its token
     headers = {answer["header"]: answer["token"]}
     r = guard.post(
-        "/api/incidents/inc-api-token/alerts", json={"summary": "canary"}, headers=headers
+        "/api/incidents/inc-api-token/alerts",
+        json={"summary": "canary", "source": "forged-source"},
+        headers=headers,
     )
     assert r.status_code == 201 and r.json()["author"] == "guard"
+    assert r.json()["source"] == "guard"
     for key, token in (("inc-api-token", "x" * 64), ("no-such-incident", answer["token"])):
         bad = {answer["header"]: token}
         r = guard.post(f"/api/incidents/{key}/alerts", json={"summary": "forged"}, headers=bad)
@@ -210,3 +216,20 @@ def test_guard_webhook_with_the_incident_alert_token(world: World) -> None:
     _incident(world, "inc-api-token-2")  # one incident's token does not open another
     r = guard.post("/api/incidents/inc-api-token-2/alerts", json={"summary": "x"}, headers=headers)
     assert r.status_code == 401
+    # Rotation: the old token stops working, the new one works; revocation closes the door.
+    fresh = {answer["header"]: alice.post(url).json()["token"]}
+    alert = {"summary": "again"}
+    assert (
+        guard.post("/api/incidents/inc-api-token/alerts", json=alert, headers=headers).status_code
+        == 401
+    )
+    assert (
+        guard.post("/api/incidents/inc-api-token/alerts", json=alert, headers=fresh).status_code
+        == 201
+    )
+    assert alice.delete(url).status_code == 204
+    assert (
+        guard.post("/api/incidents/inc-api-token/alerts", json=alert, headers=fresh).status_code
+        == 401
+    )
+    assert alice.delete(url).status_code == 404

@@ -207,3 +207,32 @@ def test_a_rewritten_chain_shows_against_an_earlier_export(world: World) -> None
         with pytest.raises(Invalid):
             logbook.compare_export(s, world.op, inc, '{"seq": 1}\nnot json\n')
     assert [(p.seq, p.kind) for p in found] == [(2, "differs"), (3, "differs")]
+
+
+def test_csv_export_defuses_spreadsheet_formulas(world: World) -> None:
+    inc = world.incident.id
+    hostile = [
+        '=HYPERLINK("http://evil.test","click")',
+        "+33 1 23 45 67 89",
+        "-2+3",
+        "@SUM(A1:A2)",
+        "\tcmd",
+        "\rcmd",
+    ]
+    with transaction(world.engine) as s:
+        for what in hostile:
+            # An author can also be hostile (e-mail of a guard-like source, a source field).
+            logbook.append(s, world.responder_a, inc, what, source="=cmd|' /C calc'!A0")
+        logbook.append(s, world.responder_a, inc, "a plain note = fine")
+        as_csv = logbook.export_csv(s, world.viewer_a, inc)
+        jsonl = logbook.export_jsonl(s, world.viewer_a, inc)
+    rows = list(csv.DictReader(io.StringIO(as_csv)))
+    # strip() in append removes the leading tab/CR: those entries are harmless already.
+    expected = ["'" + w if w[0] in "=+-@" else w.strip() for w in hostile]
+    assert [r["what"] for r in rows[:-1]] == expected
+    assert all(r["source"] == "'=cmd|' /C calc'!A0" for r in rows[:-1])
+    assert rows[-1]["what"] == "a plain note = fine" and rows[-1]["seq"] == str(len(hostile) + 1)
+    # The JSONL export is the exact record the hash chain covers: untouched.
+    assert json.loads(jsonl.splitlines()[0])["what"] == hostile[0]
+    assert logbook.csv_cell("\tx") == "'\tx" and logbook.csv_cell("\rx") == "'\rx"
+    assert logbook.csv_cell(7) == 7 and logbook.csv_cell("ok") == "ok"

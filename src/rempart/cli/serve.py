@@ -7,6 +7,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from rich.console import Console
 from rempart import settings
 from rempart.cli._app import ExitStatus, app
 from rempart.errors import UsageError
+
+if TYPE_CHECKING:  # the workspace (sqlalchemy, argon2) is imported by the commands only
+    from rempart.workspace.access import Actor
 
 admin_app = typer.Typer(help="Workspace accounts: the first administrator and others.")
 logbook_app = typer.Typer(help="The incident logbook: verify its hash chain, export it.")
@@ -86,6 +90,58 @@ def admin_create(
             create_org(s, actor, org, org_name or org, OrgKind(kind.value), parent)
         user = create_user(s, actor, email, password, name=name, roles={org: Role.ADMIN})
     Console().print(f"administrator {user.email} created in {org}", highlight=False)
+
+
+def _cli_actor() -> Actor:
+    from rempart.workspace import system_actor
+
+    return system_actor(f"cli:{os.environ.get('USER', 'operator')}")
+
+
+def _set_active(email: str, db: str | None, active: bool) -> None:
+    from rempart.workspace import transaction
+    from rempart.workspace.users import set_active
+
+    with transaction(_engine(db)) as s:
+        user = set_active(s, _cli_actor(), email, active)
+    state = "enabled" if user.active else "disabled (signed out everywhere)"
+    Console().print(f"{user.email} {state}", highlight=False)
+
+
+@admin_app.command("disable")
+def admin_disable(
+    email: str = typer.Option(..., "--email", help="The account to disable."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Disable an account: it can no longer sign in and its open sessions end now."""
+    _set_active(email, db, False)
+
+
+@admin_app.command("enable")
+def admin_enable(
+    email: str = typer.Option(..., "--email", help="The account to enable again."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Enable a disabled account again."""
+    _set_active(email, db, True)
+
+
+@admin_app.command("password")
+def admin_password(
+    email: str = typer.Option(..., "--email", help="The account whose password to set."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Set a new password (asks it, or reads REMPART_ADMIN_PASSWORD); sessions end."""
+    from rempart.workspace import transaction
+    from rempart.workspace.passwords import check_strength
+    from rempart.workspace.users import change_password
+
+    engine = _engine(db)
+    password = _password()
+    check_strength(password, email)  # before anything is written
+    with transaction(engine) as s:
+        user = change_password(s, _cli_actor(), email, password)
+    Console().print(f"password of {user.email} changed", highlight=False)
 
 
 def _incident_id(s, actor, ref: str) -> int:  # type: ignore[no-untyped-def]

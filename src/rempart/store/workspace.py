@@ -204,6 +204,18 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(TS, default=utcnow)
 
 
+class AlertToken(Base):
+    """The credential of an incident's alert webhook (`rempart guard`): only its SHA-256."""
+
+    __tablename__ = "ws_alert_tokens"
+    __table_args__ = (UniqueConstraint("incident_id", name="uq_ws_alert_tokens"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
 class Secret(Base):
     """Secrets generated on first use (e.g. the web layer's signing key): never a default."""
 

@@ -6,14 +6,13 @@ cookie session works too, with its CSRF token in `X-CSRF-Token` on every change.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from rempart.web._context import LoginRequired, require_csrf, require_login, tx
+from rempart.web._context import require_csrf, require_login, tx
 from rempart.web._schemas import (
     AlertIn,
     ContactIn,
@@ -28,10 +27,17 @@ from rempart.web._schemas import (
     TaskIn,
     TaskPatch,
 )
-from rempart.workspace import audit, auth, decisions, incidents, logbook, playbooks, scans, tasks
-from rempart.workspace._errors import Forbidden, NotFound
-from rempart.workspace._roles import Permission, allows
-from rempart.workspace.access import system_actor
+from rempart.workspace import (
+    alerts,
+    audit,
+    decisions,
+    incidents,
+    logbook,
+    playbooks,
+    scans,
+    tasks,
+)
+from rempart.workspace._errors import NotFound
 from rempart.workspace.decisions import ContactView, DecisionView
 from rempart.workspace.incidents import IncidentView
 from rempart.workspace.logbook import Entry
@@ -96,38 +102,43 @@ def append_entry(request: Request, key: Key, body: EntryIn) -> Entry:
 def post_alert(request: Request, key: Key, body: AlertIn) -> Entry:
     """The guard's webhook: an alarm becomes a logbook entry of the incident.
 
-    Authenticated by the incident's alert token (`X-Rempart-Alert-Token`, see
-    GET .../alert-token: it does not expire like a session), or by a signed-in user.
+    Authenticated by the incident's alert token (`X-Rempart-Alert-Token`, made with
+    POST .../alert-token: it does not expire like a session), or by a signed-in user.
     """
-    what = f"ALERT: {body.summary}" + (f"\n{body.detail}" if body.detail else "")
-    sent = request.headers.get("x-rempart-alert-token", "")
+    sent = request.headers.get(alerts.HEADER, "")
     with tx(request) as s:
         if sent:
-            # ADAPTER: the token is a store secret named after the incident (auth.get_secret);
-            # the library has no webhook credentials yet. It writes as the "guard" operator,
-            # to this incident's logbook only.
-            try:  # an unknown key answers like a wrong token: no oracle of incident keys
-                inc_id = incidents.get_incident(s, system_actor("guard"), key).id
-            except NotFound:
-                raise LoginRequired() from None
-            if not hmac.compare_digest(sent, auth.get_secret(s, f"alerts:{inc_id}")):
-                raise LoginRequired()
-            actor = system_actor("guard")
-        else:
-            actor = require_csrf(request, s, None).actor
-            inc_id = incidents.get_incident(s, actor, key).id
-        return logbook.append(s, actor, inc_id, what, source=body.source or "guard")
+            return alerts.receive_alert(s, key, sent, body.summary, body.detail)
+        actor = require_csrf(request, s, None).actor
+        inc_id = incidents.get_incident(s, actor, key).id
+        what = f"ALERT: {body.summary}" + (f"\n{body.detail}" if body.detail else "")
+        return logbook.append(s, actor, inc_id, what, source=body.source or alerts.GUARD)
 
 
 @router.get("/incidents/{key}/alert-token", tags=["guard"])
-def alert_token(request: Request, key: Key) -> dict[str, str]:
-    """The token `rempart guard` sends with its alarms (people who manage the incident)."""
+def alert_token(request: Request, key: Key) -> dict[str, Any]:
+    """Whether the incident's webhook has a token (people who manage the incident)."""
     with tx(request) as s:
         actor = require_login(request, s).actor
         inc = incidents.get_incident(s, actor, key)
-        if not allows(incidents.roles_on(s, actor, inc.id), Permission.MANAGE):
-            raise Forbidden(f"{actor.label} may not manage incident {key}")
-        return {"header": "X-Rempart-Alert-Token", "token": auth.get_secret(s, f"alerts:{inc.id}")}
+        return {"header": alerts.HEADER, "active": alerts.has_token(s, actor, inc.id)}
+
+
+@router.post("/incidents/{key}/alert-token", status_code=201, tags=["guard"])
+def rotate_alert_token(request: Request, key: Key) -> dict[str, str]:
+    """A new token for `rempart guard` (shown once; the previous one stops working)."""
+    with tx(request) as s:
+        actor = require_csrf(request, s, None).actor
+        inc = incidents.get_incident(s, actor, key)
+        return {"header": alerts.HEADER, "token": alerts.rotate_token(s, actor, inc.id)}
+
+
+@router.delete("/incidents/{key}/alert-token", status_code=204, tags=["guard"])
+def revoke_alert_token(request: Request, key: Key) -> None:
+    """Revoke the incident's alert token: the webhook refuses alerts until a new one."""
+    with tx(request) as s:
+        actor = require_csrf(request, s, None).actor
+        alerts.revoke_token(s, actor, incidents.get_incident(s, actor, key).id)
 
 
 @router.get("/incidents/{key}/tasks")

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rempart.web import _charts, _i18n
-from rempart.web._adapters import task_counts
 from rempart.web._context import (
     choice,
     form_time,
@@ -27,7 +26,7 @@ from rempart.web._session import (
     new_nonce,
 )
 from rempart.web.public import CACHE
-from rempart.workspace import auth, incidents, status
+from rempart.workspace import auth, incidents, status, tasks
 from rempart.workspace._errors import BadCredentials, LoginThrottled
 from rempart.workspace._roles import Permission, allows
 from rempart.workspace.access import org_roles
@@ -114,7 +113,7 @@ def dashboard(request: Request) -> Response:
     with tx(request) as s:
         login = require_login(request, s)
         found = incidents.list_incidents(s, login.actor)
-        counts = task_counts(s, (i.id for i in found))
+        counts = tasks.progress(s, login.actor, (i.id for i in found))
         charts = {
             i.key: _charts.task_counts(counts.get(i.id, {}), t, f"chart-{i.id}") for i in found
         }

@@ -9,10 +9,11 @@ The CLI and the web layer call these functions and hold no rules of their own. C
 - Visibility is decided in one place, `access` (`visible_incident_ids`, `incident_roles`,
   `require`). A hidden incident and a missing one raise the same `NotFound`; a visible one the
   actor may not change raises `Forbidden`. Bad input raises `Invalid` (all are `RempartError`).
-- Modules: `orgs` (organisations, users, roles), `auth` (sign-in, throttling, sessions,
-  CSRF, secrets), `passwords`, `incidents`, `logbook` (hash chain, verify, export), `playbooks`
-  and `tasks`, `decisions` (decisions and contacts), `scans`, `status` (drafts, approval,
-  public page), `site` (HTML, Atom, static export), `audit`.
+- Modules: `orgs` (organisations, users, roles), `users` (disable, passwords), `auth`
+  (sign-in, throttling, sessions, CSRF, secrets), `passwords`, `alerts` (webhook tokens),
+  `incidents`, `logbook` (hash chain, verify, export), `playbooks` and `tasks`, `decisions`
+  (decisions and contacts), `scans`, `status` (drafts, approval, public page), `site` (HTML,
+  Atom, static export), `audit`.
 """
 
 from __future__ import annotations

@@ -113,14 +113,12 @@ def visible_incident_ids(s: Session, actor: Actor) -> set[int]:
     if actor.system:
         return set(s.scalars(select(Incident.id)))
     orgs = {o for o, _ in actor.memberships}
-    children = (
-        set(s.scalars(select(Organisation.id).where(Organisation.parent_id.in_(orgs))))
-        if orgs
-        else set()
-    )
-    reach = orgs | children
     found: set[int] = {i for i, _ in actor.invitations}
-    if reach:
+    if orgs:
+        # One query: the actor's organisations and the towns of the services among them.
+        reach = select(Organisation.id).where(
+            or_(Organisation.id.in_(orgs), Organisation.parent_id.in_(orgs))
+        )
         found |= set(
             s.scalars(
                 select(Incident.id)

@@ -51,29 +51,44 @@ class IncidentView:
     log_count: int
 
 
-def _view(s: Session, inc: Incident) -> IncidentView:
-    towns = tuple(
-        s.scalars(
-            select(Organisation.slug)
-            .join(IncidentOrg, IncidentOrg.org_id == Organisation.id)
-            .where(IncidentOrg.incident_id == inc.id)
+def _views(s: Session, found: list[Incident]) -> list[IncidentView]:
+    """Views of several incidents in two queries whatever their number (dashboards)."""
+    ids = [inc.id for inc in found]
+    towns: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = s.execute(
+            select(IncidentOrg.incident_id, Organisation.slug)
+            .join(Organisation, IncidentOrg.org_id == Organisation.id)
+            .where(IncidentOrg.incident_id.in_(ids))
             .order_by(Organisation.slug)
         )
-    )
-    owner = s.get(Organisation, inc.owner_org_id) if inc.owner_org_id is not None else None
-    return IncidentView(
-        id=inc.id,
-        key=inc.key,
-        title=inc.title,
-        description=inc.description,
-        severity=Severity(inc.severity) if inc.severity in set(Severity) else Severity.UNKNOWN,
-        services=tuple(json.loads(inc.services or "[]")),
-        towns=towns,
-        owner=owner.slug if owner else None,
-        first_seen_at=aware(inc.first_seen_at) if inc.first_seen_at else None,
-        created_at=aware(inc.created_at),
-        log_count=inc.log_count,
-    )
+        for incident_id, slug in rows:
+            towns[incident_id].append(slug)
+    owner_ids = {inc.owner_org_id for inc in found if inc.owner_org_id is not None}
+    owners: dict[int, str] = {}
+    if owner_ids:
+        query = select(Organisation.id, Organisation.slug).where(Organisation.id.in_(owner_ids))
+        owners = {org_id: slug for org_id, slug in s.execute(query)}
+    return [
+        IncidentView(
+            id=inc.id,
+            key=inc.key,
+            title=inc.title,
+            description=inc.description,
+            severity=Severity(inc.severity) if inc.severity in set(Severity) else Severity.UNKNOWN,
+            services=tuple(json.loads(inc.services or "[]")),
+            towns=tuple(towns[inc.id]),
+            owner=owners.get(inc.owner_org_id) if inc.owner_org_id is not None else None,
+            first_seen_at=aware(inc.first_seen_at) if inc.first_seen_at else None,
+            created_at=aware(inc.created_at),
+            log_count=inc.log_count,
+        )
+        for inc in found
+    ]
+
+
+def _view(s: Session, inc: Incident) -> IncidentView:
+    return _views(s, [inc])[0]
 
 
 def _org_id(s: Session, slug: str) -> int:
@@ -148,7 +163,7 @@ def list_incidents(s: Session, actor: Actor) -> list[IncidentView]:
     if not ids:
         return []
     found = s.scalars(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id.desc()))
-    return [_view(s, i) for i in found]
+    return _views(s, list(found))
 
 
 def get_incident(s: Session, actor: Actor, ref: int | str) -> IncidentView:

@@ -255,11 +255,30 @@ def export_jsonl(s: Session, actor: Actor, incident_id: int) -> str:
 FIELDS = ("seq", "at", "author", "what", "source", "corrects", "prev_hash", "hash")
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: a leading apostrophe before a would-be formula.
+
+    Logbook text comes from anyone who can write in it (and from the guard's webhook): an
+    entry "=HYPERLINK(...)" must not run when an official opens the export in a spreadsheet.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_csv(s: Session, actor: Actor, incident_id: int) -> str:
-    """The logbook as CSV (header row first), for a spreadsheet or a printed annex."""
+    """The logbook as CSV (header row first), for a spreadsheet or a printed annex.
+
+    Text cells that would start a formula get a leading apostrophe (see `csv_cell`), so the
+    CSV is for reading; the JSONL export is the exact copy `compare_export` checks.
+    """
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in _records(entries(s, actor, incident_id)):
-        writer.writerow(row)
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return out.getvalue()

@@ -214,6 +214,14 @@ def upgrade() -> None:
     op.create_index("ix_ws_login_failures_email", "ws_login_failures", ["email"])
     op.create_index("ix_ws_login_failures_address", "ws_login_failures", ["address"])
     op.create_table(
+        "ws_alert_tokens",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        _incident_fk(),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.UniqueConstraint("incident_id", name="uq_ws_alert_tokens"),
+    )
+    op.create_table(
         "ws_secrets",
         sa.Column("name", sa.String(length=60), primary_key=True),
         sa.Column("value", sa.String(length=200), nullable=False),
@@ -225,6 +233,7 @@ def downgrade() -> None:
     op.drop_index("ix_ws_login_failures_email", "ws_login_failures")
     for table in (
         "ws_secrets",
+        "ws_alert_tokens",
         "ws_login_failures",
         "ws_sessions",
         "ws_audit",
