@@ -1,16 +1,25 @@
 """Ingest throughput and memory: `timeline ingest` on growing inputs, one process per size.
 
 Inputs (built in a temporary folder, never in the project):
-- evtx: the EVTX-ATTACK-SAMPLES corpus linked K times (distinct paths, so distinct sources);
+- evtx: the EVTX-ATTACK-SAMPLES corpus copied K times (distinct paths, so distinct sources);
+- evtx-large: only its samples of 500 records or more, copied K times (per-event speed on the
+  largest logs there are, with less per-file cost);
 - samba: a generated vfs_full_audit log of N records (the format of a busy file server).
 
-Prints one JSON line per run: kind, size, events, seconds, events/s, peak RSS (MiB).
-Usage: flock /tmp/rempart-bench.lock .venv/bin/python bench/timeline/bench_ingest.py
+Each run is in a child process, in a mode: `inline` (parsed in the ingesting process),
+`workers` (two parser processes), `auto` (what `rempart timeline ingest` picks).
+`--before DIR`: also run each input with the rempart sources in DIR (e.g. the last commit:
+`git archive HEAD src | tar -x -C DIR`), for a comparison in the same session.
+
+Prints one JSON line per run: kind, mode, events, seconds, events/s, CPU seconds of the
+process and of its parser processes, peak RSS (MiB) of each.
+Usage: flock /tmp/rempart-bench.lock .venv/bin/python bench/timeline/bench_ingest.py [--before DIR]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -22,11 +31,23 @@ from pathlib import Path
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "evtx-attack-samples"
 
 
-def _evtx_input(folder: Path, copies: int) -> Path:
-    root = folder / f"evtx-{copies}"
+def _records(path: Path) -> int:
+    from evtx import PyEvtxParser  # noqa: PLC0415  # only to pick the samples
+
+    try:
+        return sum(1 for _ in PyEvtxParser(str(path), 1).records_json())
+    except (OSError, RuntimeError):  # the corpus holds a few damaged samples
+        return 0
+
+
+def _evtx_input(folder: Path, copies: int, min_records: int = 0) -> Path:
+    root = folder / (f"evtx-{copies}" if not min_records else f"evtx-large-{copies}")
     root.mkdir()
+    samples = sorted(SAMPLES.rglob("*.evtx"))
+    if min_records:
+        samples = [s for s in samples if _records(s) >= min_records]
     for i in range(copies):
-        for sample in SAMPLES.rglob("*.evtx"):
+        for sample in samples:
             # Copies, not links: a link resolves to the same file, which ingest rightly skips.
             shutil.copy(sample, root / f"{i}-{sample.parent.name}-{sample.name}")
     return root
@@ -48,54 +69,72 @@ def _samba_input(folder: Path, records: int) -> Path:
     return path
 
 
-def child(kind: str, path: str) -> None:
+def child(kind: str, mode: str, path: str) -> None:
     from rempart.forensics.ingest import ingest  # noqa: PLC0415  # in the measured child only
     from rempart.store import open_store  # noqa: PLC0415  # same
 
-    db = Path(path).parent / f"{Path(path).name}.db"
+    db = Path(path).parent / f"{Path(path).name}-{mode}.db"
     engine = open_store(f"sqlite:///{db}")
+    options = {"inline": {"worker": False}, "workers": {"worker": True}}.get(mode, {})
     start, cpu = time.perf_counter(), time.process_time()
-    summary = ingest(engine, [Path(path)], "bench", scans=False)
+    summary = ingest(engine, [Path(path)], "bench", scans=False, **options)  # type: ignore[arg-type]
     seconds = time.perf_counter() - start
     # CPU seconds beside wall seconds: the machine is shared, a busy neighbour slows the wall.
     cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = children.ru_utime + children.ru_stime
     print(
         json.dumps(
             {
                 "kind": kind,
+                "mode": mode,
                 "input": Path(path).name,
                 "events": summary.events,
                 "seconds": round(seconds, 2),
                 "events_per_s": round(summary.events / seconds),
                 "cpu_s": round(cpu, 2),
-                "events_per_cpu_s": round(summary.events / cpu),
+                "parser_cpu_s": round(child_cpu, 2),
+                "events_per_cpu_s": round(summary.events / (cpu + child_cpu)),
                 "peak_rss_mib": round(peak, 1),
+                "parser_peak_rss_mib": round(children.ru_maxrss / 1024, 1),
             }
-        )
+        ),
+        flush=True,
     )
+
+
+def _uptime() -> None:
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout
+    print(json.dumps({"uptime": uptime.strip()}), flush=True)
 
 
 def main() -> None:
-    print(
-        json.dumps(
-            {
-                "uptime": subprocess.run(
-                    ["uptime"], capture_output=True, text=True, check=False
-                ).stdout.strip()
-            }
-        )
-    )
+    before = sys.argv[2] if len(sys.argv) == 3 and sys.argv[1] == "--before" else None
+    _uptime()
     with tempfile.TemporaryDirectory(prefix="rempart-bench-tl-") as tmp:
         folder = Path(tmp)
-        runs = [("evtx", _evtx_input(folder, k)) for k in (1, 4, 16)]  # 6k, 24k, 96k events
-        runs += [("samba", _samba_input(folder, n)) for n in (50_000, 200_000, 800_000)]
-        for kind, path in runs:
-            subprocess.run([sys.executable, __file__, "--child", kind, str(path)], check=True)
+        evtx16, large = _evtx_input(folder, 16), _evtx_input(folder, 16, min_records=500)
+        runs = [
+            ("evtx", _evtx_input(folder, 1), ["auto"]),
+            ("evtx", evtx16, ["inline", "workers", "auto"]),
+            ("evtx-large", large, ["inline", "workers"]),
+            ("samba", _samba_input(folder, 200_000), ["inline", "workers"]),
+            ("samba", _samba_input(folder, 800_000), ["auto"]),
+        ]
+        for kind, path, modes in runs:
+            for mode in modes:
+                command = [sys.executable, __file__, "--child", kind, mode, str(path)]
+                subprocess.run(command, check=True)
+            if before:
+                env = {**os.environ, "PYTHONPATH": str(Path(before) / "src")}
+                command = [sys.executable, __file__, "--child", kind, "before", str(path)]
+                subprocess.run(command, check=True, env=env)
+        _uptime()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         main()

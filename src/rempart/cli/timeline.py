@@ -230,12 +230,28 @@ def show(
     until: str | None = UNTIL,
     level: Level | None = LEVEL,
     limit: int = typer.Option(200, "--limit", min=1, help="Show at most this many events."),
+    html: Path | None = typer.Option(
+        None,
+        "--html",
+        help="Write a chart instead: events per hour and host, detections marked (one "
+        "self-contained HTML file).",
+    ),
     db: str | None = DB,
 ) -> None:
-    """Show the merged timeline on the terminal (oldest first)."""
+    """Show the merged timeline on the terminal (oldest first), or as a chart (--html)."""
     from rempart.forensics.query import timeline
 
     con = Console(highlight=False)
+    if html is not None:
+        from rempart.forensics.chart import hourly, render_html
+
+        chart = hourly(_store(db), incident, _filters(host, account, since, until, None, None))
+        try:
+            html.write_text(render_html(chart), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {html}: {exc.strerror}") from exc
+        con.print(f"chart of {len(chart.counts)} hosts written to {html}")
+        return
     filters = _filters(host, account, since, until, level, limit)
     for row in timeline(_store(db), incident, filters):
         rules = f" [bold red]<{escape('; '.join(row['rules']))}>[/]" if row["rules"] else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rempart.forensics.parsers._evtx import event_data
+from rempart.forensics.parsers._evtx import event_data, loads
 
 #: Security 4688 names -> Sysmon 1 names, so process_creation rules read both (as pySigma's
 #: windows-audit pipeline maps them). 4688's own `ProcessId` is the creator: it becomes the
@@ -32,7 +32,7 @@ def _system(system: dict[str, Any], fields: dict[str, Any]) -> None:
 
 
 def evtx_fields(raw: str) -> dict[str, Any]:
-    event = json.loads(raw)["Event"]
+    event = loads(raw)["Event"]
     fields: dict[str, Any] = {}
     _system(event.get("System") or {}, fields)
     data = event_data(event)

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+import orjson
 
 from rempart.forensics._time import parse_iso
-from rempart.forensics.parsers import Parser, Row, Warn
+from rempart.forensics.parsers import Parser, Row, Warn, open_evidence
 
 MAGIC = b"ElfFile\x00"
 HEADER_SIZE, CHUNK_SIZE = 4096, 65536
 #: consecutive unreadable records after which the rest of the file is given up
 _MAX_BAD_RUN = 50
 _LOGONS = {4624, 4625, 4634, 4647, 4648, 4672, 4776, 4778, 4779}
+#: the EventData names each column is read from, first one set wins
+_LOGON_USER = ("TargetUserName", "SubjectUserName")
+_LOGON_DOMAIN = ("TargetDomainName", "SubjectDomainName")
+_USER = ("User", "SubjectUserName", "TargetUserName", "AccountName")
+_DOMAIN = ("SubjectDomainName",)
+_PROCESS = ("Image", "NewProcessName", "ProcessName", "ImagePath")
+_COMMAND_LINE = ("CommandLine", "ScriptBlockText")
+_PARENT = ("ParentImage", "ParentProcessName")
+_SRC_ADDR = ("IpAddress", "SourceIp", "SourceAddress", "ClientAddress")
+_TARGET_HOST = ("TargetServerName", "DestinationHostname", "DestinationIp")
 
 
 def _sniff(path: Path, head: bytes) -> bool:
@@ -34,6 +47,8 @@ def _text(value: Any) -> str:
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:  # most are: the parser writes numbers as JSON numbers
+        return value
     text = _text(value)
     try:
         return int(text, 0) if text else None
@@ -41,7 +56,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _first(data: dict[str, Any], *names: str) -> str:
+def _first(data: dict[str, Any], names: tuple[str, ...]) -> str:
     """The first of these values that is set ("-" is Windows for "none")."""
     for name in names:
         value = data.get(name)
@@ -72,9 +87,17 @@ def event_data(event: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def loads(raw: str) -> Any:
+    """JSON text -> value, with orjson; json only for what orjson refuses (ints past 64 bits)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def normalize(record_id: int, fallback_time: str, raw: str) -> Row:
     """One evtx JSON record -> a timeline row (the original JSON kept as `raw`)."""
-    event = json.loads(raw)["Event"]
+    event = loads(raw)["Event"]
     system = event.get("System") or {}
     data = event_data(event)
     event_id = _int(system.get("EventID"))
@@ -88,16 +111,17 @@ def normalize(record_id: int, fallback_time: str, raw: str) -> Row:
     except ValueError:
         ts_us, precision = None, "unreadable"
     if event_id in _LOGONS:
-        user = _first(data, "TargetUserName", "SubjectUserName")
-        domain = _first(data, "TargetDomainName", "SubjectDomainName")
+        user = _first(data, _LOGON_USER)
+        domain = _first(data, _LOGON_DOMAIN)
     else:
-        user = _first(data, "User", "SubjectUserName", "TargetUserName", "AccountName")
-        domain = "" if "\\" in user else _first(data, "SubjectDomainName")
+        user = _first(data, _USER)
+        domain = "" if "\\" in user else _first(data, _DOMAIN)
     account = f"{domain}\\{user}" if domain and user else user
-    process = _first(data, "Image", "NewProcessName", "ProcessName", "ImagePath")
-    command_line = _first(data, "CommandLine", "ScriptBlockText")
-    channel = _text(system.get("Channel"))
-    host = _text(system.get("Computer"))
+    process = _first(data, _PROCESS)
+    command_line = _first(data, _COMMAND_LINE)
+    channel, host = system.get("Channel"), system.get("Computer")
+    channel = channel if type(channel) is str else _text(channel)
+    host = host if type(host) is str else _text(host)
     return {
         "record_key": str(record_id),
         "ts_us": ts_us,
@@ -110,26 +134,24 @@ def normalize(record_id: int, fallback_time: str, raw: str) -> Row:
         "account": account[:255],
         "process": process,
         "command_line": command_line,
-        "parent": _first(data, "ParentImage", "ParentProcessName"),
+        "parent": _first(data, _PARENT),
         "logon_type": _int(data.get("LogonType")),
-        "src_addr": _first(data, "IpAddress", "SourceIp", "SourceAddress", "ClientAddress")[:255],
-        "target_host": _first(data, "TargetServerName", "DestinationHostname", "DestinationIp")[
-            :255
-        ],
+        "src_addr": _first(data, _SRC_ADDR)[:255],
+        "target_host": _first(data, _TARGET_HOST)[:255],
         "message": f"{channel} {event_id}: {command_line or process or account}"[:2000],
         "raw": raw,
     }
 
 
-def _check_size(path: Path, warn: Warn) -> None:
+def _check_size(handle: BinaryIO, warn: Warn) -> None:
     """The file header says how many 64 KiB chunks follow: a cut copy has fewer."""
-    with path.open("rb") as handle:
-        header = handle.read(HEADER_SIZE)
+    header = handle.read(HEADER_SIZE)
+    handle.seek(0)
     if len(header) < HEADER_SIZE or not header.startswith(MAGIC):
         return  # the parser reports it
     chunks = struct.unpack_from("<H", header, 42)[0]
     expected = HEADER_SIZE + chunks * CHUNK_SIZE
-    size = path.stat().st_size
+    size = os.fstat(handle.fileno()).st_size
     if size < expected:
         warn(
             f"truncated: the header announces {chunks} chunks ({expected:,} bytes), "
@@ -138,14 +160,19 @@ def _check_size(path: Path, warn: Warn) -> None:
 
 
 def _parse(path: Path, skip: int, warn: Warn) -> Iterator[Row]:
+    # The parser reads the open file object: opened read-only, without touching its atime.
+    with open_evidence(path) as handle:
+        yield from _records(handle, skip, warn)
+
+
+def _records(handle: BinaryIO, skip: int, warn: Warn) -> Iterator[Row]:
     from evtx import PyEvtxParser  # noqa: PLC0415  # a compiled module: loaded when needed
 
-    _check_size(path, warn)
-
+    _check_size(handle, warn)
     try:
-        # One thread for small files: a pool per file costs more than it gives.
-        threads = 1 if path.stat().st_size < 16 * CHUNK_SIZE * 8 else 0
-        records = PyEvtxParser(str(path), threads).records_json()
+        # One thread: ingest parses in its own worker process, a Rust pool per file costs
+        # more than it gives on small files and competes with the inserts on large ones.
+        records = PyEvtxParser(handle, 1).records_json()
     except (OSError, RuntimeError) as exc:
         warn(f"not a readable event log: {exc}")
         return

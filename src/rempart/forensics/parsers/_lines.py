@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rempart.forensics._time import parse_iso
-from rempart.forensics.parsers import Row
+from rempart.forensics.parsers import Row, open_evidence
 
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTHS = {m: i for i, m in enumerate(MONTH_NAMES, 1)}
@@ -18,7 +18,7 @@ CLASSIC = re.compile(r"(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<hms>\d\d:\d\
 
 def numbered_lines(path: Path, skip: int) -> Iterator[tuple[int, str]]:
     """(line number from 1, text) after the first `skip` lines; never loads the whole file."""
-    with path.open("rb") as handle:
+    with open_evidence(path) as handle:
         for number, line in enumerate(handle, 1):
             if number > skip:
                 yield number, line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
