@@ -67,13 +67,15 @@ def stop_guard(g: subprocess.Popen[str]) -> str:
     return Path(g.args).read_text()  # type: ignore[arg-type]
 
 
-def attacks(base: Path, work: Path, runs: int, quick: bool) -> list[dict[str, object]]:
+def attacks(
+    base: Path, work: Path, runs: int, quick: bool, paces: list[str], notes: Path | None
+) -> list[dict[str, object]]:
     grid = []
-    for layout in LAYOUTS:
+    for layout in LAYOUTS if paces == list(PACES) else []:
         for order in ("alpha", "random"):
             grid += [(layout, "in-place", "full", order, i) for i in range(max(1, runs // 2))]
     for behaviour in BEHAVIOURS:
-        for pace in PACES:
+        for pace in paces:
             for order in ("alpha", "random"):
                 n = 2 if (quick or pace == "slow-1/s") and order == "alpha" else runs
                 grid += [("mixed", behaviour, pace, order, i) for i in range(n)]
@@ -89,6 +91,8 @@ def attacks(base: Path, work: Path, runs: int, quick: bool) -> list[dict[str, ob
             cmd += ["--layout", layout, "--behaviour", behaviour, "--order", order, *PACES[pace]]
             if behaviour != "in-place":
                 cmd += ["--extension", "append"]
+            if notes is not None:  # a harmless text as the "note": judged on content only
+                cmd += ["--notes-dir", str(notes), "--family", "plain"]
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
             results.append(
                 {
@@ -156,6 +160,13 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--benign-only", action="store_true", help="Only the benign workloads.")
+    ap.add_argument("--pace", action="append", choices=list(PACES), help="Only these paces.")
+    ap.add_argument(
+        "--plain-notes",
+        action="store_true",
+        help="The attack drops a harmless text instead of a ransom note (no note points).",
+    )
+    ap.add_argument("--attacks-only", action="store_true", help="Skip the benign workloads.")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rg-bench-"))
     try:
@@ -167,10 +178,19 @@ def main() -> None:
         )
         (tmp / "work").mkdir()
         print("load before:", os.getloadavg())
+        notes = None
+        if args.plain_notes:
+            notes = tmp / "notes"
+            (notes / "plain").mkdir(parents=True)
+            text = "Minutes of the council meeting, see the attached agenda.\n" * 5
+            (notes / "plain" / "README.txt").write_text(text)
         if not args.benign_only:
-            a = attacks(base, tmp / "work", args.runs, args.quick)[0]
+            paces = args.pace or list(PACES)
+            a = attacks(base, tmp / "work", args.runs, args.quick, paces, notes)[0]
             print("load after the attacks:", os.getloadavg(), flush=True)
             report_attacks(a)
+        if args.attacks_only:
+            return
         b = benign(base, tmp)[0]
         print("load after:", os.getloadavg())
         report_benign(b)
