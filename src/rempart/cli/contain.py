@@ -190,7 +190,8 @@ def _print_plan(out: Console, plan: Any) -> None:
     for change in plan.changes:
         state = " [green](already applied: nothing to change)[/]" if change.noop else ""
         out.print(f"[bold]{escape(change.summary)}[/]{state}")
-        out.print(escape(change.detail.rstrip()), highlight=False)
+        # soft_wrap: the rules are printed as they are loaded, copyable, never folded
+        out.print(escape(change.detail.rstrip()), highlight=False, soft_wrap=True)
         out.print(f"  stays reachable: {escape(', '.join(change.keeps))}")
         out.print(f"  state fingerprint: {change.fingerprint[:16]}")
 
