@@ -114,3 +114,30 @@ def test_nul_bytes_and_undecodable_names_are_stored(store_url: str, tmp_path: Pa
         messages = conn.scalars(select(EVENTS.c.message).order_by(EVENTS.c.id)).all()
     assert paths == [str(folder).rstrip("/") + "/auth-\\xe9t\\xe9.log"]
     assert "caf\\xe9 \\xff" in messages[1]  # undecodable bytes kept visible
+
+
+def test_ingest_settings_are_restored_on_the_pooled_connection(tmp_path: Path) -> None:
+    # The ingest connection skips foreign-key checks and widens its cache: the pool's next
+    # user must get the store's usual settings back, after a run and after a failed one.
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    (tmp_path / "a.evtx").write_bytes(ATOMIC.read_bytes())
+
+    def settings() -> tuple[object, ...]:
+        with engine.connect() as conn:
+            names = ("foreign_keys", "cache_size", "wal_autocheckpoint")
+            return tuple(conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names)
+
+    usual = settings()
+    assert usual[0] == 1
+    assert ingest(engine, [tmp_path / "a.evtx"], "town", scans=False).events == 565
+    assert settings() == usual
+
+    def fail(_files: int, _events: int, _path: str) -> None:
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        ingest(engine, [tmp_path / "a.evtx"], "other", scans=False, progress=fail)
+    assert settings() == usual
+    with engine.connect() as conn:  # the failed run's batch was rolled back, nothing dangling
+        orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    assert orphans == []

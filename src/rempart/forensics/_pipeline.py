@@ -34,6 +34,7 @@ _AHEAD, _WAITING = 32, 16
 WORKER_FROM = 8 * 1024 * 1024
 
 Message = tuple[Any, ...]
+_ID_NAMES = ("incident_id", "source_id", "source")
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,22 @@ def job_messages(job: Job) -> Iterator[Message]:
     warnings: list[str] = []
     chunk: list[Row] = []
     position = job.skip
+    # The ids are appended to each row's tuple, not set in its dict: three stores per event.
+    ids, id_names = (job.incident_id, job.source_id, job.parser), _ID_NAMES
     for row in parser.parse(job.path, job.skip, warnings.append):
-        row["incident_id"] = job.incident_id
-        row["source_id"] = job.source_id
-        row["source"] = job.parser
         chunk.append(row)
         if len(chunk) >= CHUNK:
             yield from _drain(warnings)
             position = _reached(chunk, position, job.parser)
-            yield ("rows", tuple(chunk[0]), [tuple(r.values()) for r in chunk], position)
+            rows = [(*r.values(), *ids) for r in chunk]
+            yield ("rows", (*chunk[0], *id_names), rows, position)
             chunk = []
     yield from _drain(warnings)
     if chunk:
         position = _reached(chunk, position, job.parser)
+        rows = [(*r.values(), *ids) for r in chunk]
         # The file's last rows carry its end: one message less for each small log.
-        yield ("rows", tuple(chunk[0]), [tuple(r.values()) for r in chunk], position, True)
+        yield ("rows", (*chunk[0], *id_names), rows, position, True)
     else:
         yield ("end",)
 

@@ -21,7 +21,13 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from rempart.forensics import _scans
-from rempart.forensics._db import incident_id, insert_tuples, sqlite_time, update_sources
+from rempart.forensics._db import (
+    bulk_inserts,
+    incident_id,
+    insert_tuples,
+    sqlite_time,
+    update_sources,
+)
 from rempart.forensics._errors import TimelineError
 from rempart.forensics._pipeline import WORKER_FROM, Job, Message, run_inline, run_workers
 from rempart.forensics.parsers import find_parser, open_evidence
@@ -98,7 +104,7 @@ def ingest(
     inc = incident_id(engine, incident, create=True)
     summary = IngestSummary(incident)
     # One connection for the run: thousands of small logs each cost a pool checkout otherwise.
-    with engine.connect() as conn:
+    with engine.connect() as conn, bulk_inserts(conn):
         _Run(conn, inc, summary, progress).ingest(paths, worker)
     if scans:
         summary.events += _scans.ingest_scans(engine, inc)
