@@ -29,6 +29,17 @@ def test_distinct_per_block_counts_like_a_sort(n: int) -> None:
     assert (stats.distinct_per_block(blocks) == expected).all()
 
 
+def test_nearly_distinct_blocks_are_those_with_15_distinct_values_or_more() -> None:
+    blocks = np.tile(np.arange(16, dtype=np.uint8), (600, 1))
+    blocks[100:200, 0] = blocks[100:200, 1]  # one repeat: 15 distinct, still nearly distinct
+    blocks[200:300, :2] = blocks[200:300, 2:3]  # a value three times: 14 distinct
+    blocks[300:400, 0], blocks[300:400, 2] = blocks[300:400, 1], blocks[300:400, 3]  # two pairs
+    blocks[400:] = RNG.integers(0, 256, (200, 16), dtype=np.uint8)
+    expected = 1 + np.count_nonzero(np.diff(np.sort(blocks, axis=1), axis=1), axis=1) >= 15
+    assert (_intermittent._nearly_distinct(blocks) == expected).all()
+    assert expected[:200].all() and not expected[200:400].any()
+
+
 @pytest.mark.parametrize("n", [64, 95, 96, 97, 300, 511, 512, 1000])
 @pytest.mark.parametrize("lag", _intermittent.COMMON_LAGS)
 def test_the_shared_histogram_finds_the_periods_each_lag_finds(n: int, lag: int) -> None:

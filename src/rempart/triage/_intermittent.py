@@ -81,20 +81,28 @@ def _common_lags(blocks: NDArray[np.uint8]) -> Iterator[int]:
     rows = blocks[:whole].reshape(-1, _LCM * BLOCK)
     by_phase = byte_counts(rows.reshape(-1, _LCM, BLOCK).transpose(1, 0, 2).reshape(_LCM, -1))
     rest = byte_counts(blocks[whole:]) if whole < n else np.zeros((0, 256), dtype=np.intp)
-    for lag in COMMON_LAGS:
-        if n // lag < 16:
-            continue
+    lags = [lag for lag in COMMON_LAGS if n // lag >= 16]
+    if not lags:
+        return
+    # The phase histograms of every lag stacked, so that one chi-square call scores them all.
+    stacked = []
+    for lag in lags:
         counts = by_phase.reshape(-1, lag, 256).sum(axis=0)
         used = n // lag * lag - whole  # blocks after the last whole 96 that this lag uses
         if used:  # whole periods of this lag, starting at phase 0
             counts += rest[:used].reshape(-1, lag, 256).sum(axis=0)
-        if _split(chi_square(counts)) is not None:
+        stacked.append(counts)
+    chi = chi_square(np.concatenate(stacked))
+    start = 0
+    for lag in lags:
+        if _split(chi[start : start + lag]) is not None:
             yield lag
+        start += lag
 
 
 def _score_lags(blocks: NDArray[np.uint8]) -> list[int]:
     n = blocks.shape[0]
-    high = (distinct_per_block(blocks) >= BLOCK - 1).astype(np.float64)
+    high = _nearly_distinct(blocks).astype(np.float64)
     if not 0.05 < high.mean() < 0.95:
         return []
     centred = high - high.mean()
@@ -113,7 +121,23 @@ def _score_lags(blocks: NDArray[np.uint8]) -> list[int]:
 
 
 def distinct_per_block(blocks: NDArray[np.uint8]) -> IntArray:
-    """How many distinct byte values each 16-byte block holds.
+    """How many distinct byte values each 16-byte block holds."""
+    distinct: IntArray = BLOCK - _repeats(blocks).astype(np.int64)
+    return distinct
+
+
+def _nearly_distinct(blocks: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Blocks with at least 15 distinct values (at most one repeated byte)."""
+    nearly: NDArray[np.bool_] = _repeats(blocks) <= 1
+    return nearly
+
+
+#: Row tags of 256 rows in the high byte of a 16-bit key (see `_repeats`).
+_TAGS = (np.arange(256, dtype=np.uint16) << 8)[:, None]
+
+
+def _repeats(blocks: NDArray[np.uint8]) -> NDArray[np.int8]:
+    """How many bytes of each 16-byte block repeat an earlier value (16 - distinct values).
 
     Sorting each 16-byte row apart costs one call per row inside numpy; instead each byte
     is tagged with its row (modulo 256) in the high byte of a 16-bit key and 256 rows are
@@ -122,13 +146,15 @@ def distinct_per_block(blocks: NDArray[np.uint8]) -> IntArray:
     n = blocks.shape[0]
     group = 256
     padded = -(-n // group) * group
-    keys = np.zeros((padded, BLOCK), dtype=np.uint16)
+    keys = np.empty((padded, BLOCK), dtype=np.uint16)
     keys[:n] = blocks
-    keys |= (np.arange(padded, dtype=np.uint16) % group << 8)[:, None]
+    keys[n:] = 0
+    keys.reshape(-1, group, BLOCK)[...] |= _TAGS
     ordered = np.sort(keys.reshape(-1, group * BLOCK), axis=1, kind="stable")
     ordered = ordered.reshape(padded, BLOCK)[:n]
-    distinct: IntArray = 1 + np.count_nonzero(ordered[:, 1:] != ordered[:, :-1], axis=1)
-    return distinct
+    # int8 sums: at most 15 repeats per row, and a narrow sum is the cheaper one.
+    repeats: NDArray[np.int8] = (ordered[:, 1:] == ordered[:, :-1]).sum(axis=1, dtype=np.int8)
+    return repeats
 
 
 def _random_phases(blocks: NDArray[np.uint8], lag: int) -> NDArray[np.bool_] | None:
@@ -137,7 +163,7 @@ def _random_phases(blocks: NDArray[np.uint8], lag: int) -> NDArray[np.bool_] | N
     if rows < 16:
         return None
     grid = blocks[: rows * lag].reshape(rows, lag, BLOCK).transpose(1, 0, 2).reshape(lag, -1)
-    return _split(chi_square(byte_counts(np.ascontiguousarray(grid))))
+    return _split(chi_square(byte_counts(np.ascontiguousarray(grid)), rows * BLOCK))
 
 
 def _split(chi: NDArray[np.float64]) -> NDArray[np.bool_] | None:

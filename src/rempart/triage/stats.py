@@ -59,19 +59,25 @@ def byte_counts(rows: NDArray[np.uint8]) -> IntArray:
     return np.bincount(shifted.ravel(), minlength=n * 256).reshape(n, 256)
 
 
-def chi_square(counts: IntArray) -> FloatArray:
-    """Chi-square of each histogram row against the uniform distribution."""
-    n = counts.sum(axis=1).astype(np.float64)
-    chi: FloatArray = (counts.astype(np.float64) ** 2).sum(axis=1) * 256.0 / n - n
+def chi_square(counts: IntArray, n: int | None = None) -> FloatArray:
+    """Chi-square of each histogram row against the uniform distribution.
+
+    `n`, when given, is the length of every row (the caller knows it: one sum less).
+    """
+    total = counts.sum(axis=1).astype(np.float64) if n is None else float(n)
+    # Squares summed in integers: exact, as the float sum of these integers was (< 2**53).
+    squares = (counts * counts).sum(axis=1).astype(np.float64)
+    chi: FloatArray = squares * 256.0 / total - total
     return chi
 
 
-def entropy(counts: IntArray) -> FloatArray:
-    """Shannon entropy (bits/byte) of each histogram row."""
-    n = counts.sum(axis=1).astype(np.float64)
+def entropy(counts: IntArray, n: int | None = None) -> FloatArray:
+    """Shannon entropy (bits/byte) of each histogram row (`n`: the length of every row)."""
+    total = counts.sum(axis=1).astype(np.float64) if n is None else float(n)
     # c * log2(c) looked up rather than computed: a window holds at most a few KiB.
-    top = int(counts.max()) if counts.size else 0
-    ent: FloatArray = np.log2(n) - _c_log_c(max(top, WINDOW))[counts].sum(axis=1) / n
+    top = (int(counts.max()) if counts.size else 0) if n is None else n
+    table = _c_log_c(max(top, WINDOW))
+    ent: FloatArray = np.log2(total) - table[counts].sum(axis=1) / total
     return ent
 
 
@@ -105,7 +111,7 @@ def window_stats(data: bytes, window: int) -> tuple[list[int], FloatArray, Float
         whole = (len(offsets) - 1) * window
         rows = np.concatenate((arr[:whole], arr[-window:])).reshape(-1, window)
     counts = byte_counts(rows)
-    return offsets, entropy(counts), chi_square(counts)
+    return offsets, entropy(counts, window), chi_square(counts, window)
 
 
 def label(ent: FloatArray, chi: FloatArray, window: int) -> NDArray[np.int8]:
