@@ -116,3 +116,47 @@ def test_secrets_are_generated_once(world: World) -> None:
         assert auth.get_secret(s, "web-signing") == first
         assert auth.get_secret(s, "other") != first
     assert len(first) >= 40
+
+
+def test_a_session_loads_its_user_and_rights_in_one_query(world: World) -> None:
+    """The session, its user, memberships and invitations: one joined query, the same actor
+    as `load_actor`, and nothing kept between requests (a disabled user stops at once)."""
+    from sqlalchemy import event
+
+    from rempart.workspace import Role, incidents
+    from rempart.workspace.access import load_actor
+    from rempart.workspace.users import set_active
+
+    with transaction(world.engine) as s:
+        incidents.invite(
+            s, world.responder_a, world.incident.id, "enquete@police.fr", Role.INVESTIGATOR
+        )
+        # A member of ville-a invited as well: memberships and invitations side by side.
+        incidents.invite(s, world.responder_a, world.incident.id, "agent@ville-a.fr", Role.VIEWER)
+    counted: list[str] = []
+
+    def count(*args: object) -> None:
+        counted.append(str(args[2]))
+
+    for who in (world.outsider, world.viewer_a, world.responder_b):
+        assert who.user_id is not None
+        with transaction(world.engine) as s:
+            login = auth.open_session(s, who)
+        counted.clear()
+        event.listen(world.engine, "before_cursor_execute", count)
+        try:
+            with transaction(world.engine) as s:
+                found = auth.session_login(s, login.token)
+        finally:
+            event.remove(world.engine, "before_cursor_execute", count)
+        assert len(counted) == 1
+        with transaction(world.engine) as s:
+            expected = load_actor(s, who.user_id)
+        assert found is not None and found.actor.user_id == expected.user_id
+        assert sorted(found.actor.memberships) == sorted(expected.memberships)
+        assert sorted(found.actor.invitations) == sorted(expected.invitations)
+        assert (found.actor.email, found.actor.name) == (expected.email, expected.name)
+    with transaction(world.engine) as s:
+        set_active(s, world.service_admin, "tech@ville-b.fr", False)
+    with transaction(world.engine) as s:
+        assert auth.session_login(s, login.token) is None

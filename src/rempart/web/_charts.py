@@ -5,6 +5,7 @@ They reuse the report's SVG bars (escaped text, a <title> on every mark for scre
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup
@@ -48,8 +49,20 @@ def tasks(items: Sequence[TaskView], t: Messages, chart_id: str = "chart-tasks")
 
 def task_counts(counts: Mapping[TaskStatus, int], t: Messages, chart_id: str) -> Markup:
     """The same chart from counts already made (the dashboard's, one query for all)."""
-    bars = [Bar(t[f"ts.{st.value}"], counts.get(st, 0), c) for st, c in TASK_COLOURS.items()]
-    return Markup(bar_chart(bars, title=t["chart_tasks"], chart_id=chart_id, width=520))
+    labels = tuple(t[f"ts.{st.value}"] for st in TASK_COLOURS)
+    values = tuple(counts.get(st, 0) for st in TASK_COLOURS)
+    return _task_svg(labels, values, t["chart_tasks"], chart_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _task_svg(
+    labels: tuple[str, ...], values: tuple[int, ...], title: str, chart_id: str
+) -> Markup:
+    # A pure function of its arguments, drawn again on every dashboard for the same few
+    # counts: kept per process (bounded; nothing about who may see it is decided here).
+    colours = TASK_COLOURS.values()
+    bars = [Bar(label, v, c) for label, v, c in zip(labels, values, colours, strict=True)]
+    return Markup(bar_chart(bars, title=title, chart_id=chart_id, width=520))
 
 
 def scans(items: Sequence[ScanResult], t: Messages) -> Markup:

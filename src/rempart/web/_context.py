@@ -109,6 +109,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship inside the package and never change while it runs: no stat()
+        # of every template file on every page (each one released the GIL under load).
+        auto_reload=False,
     )
     env.filters["when"] = _i18n.when
     return env

@@ -7,10 +7,12 @@ to it (the external investigator is always an invitation, to one incident, read-
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rempart.store.models import Incident
 from rempart.store.workspace import IncidentOrg, Invitation, Membership, Organisation, User
@@ -108,25 +110,64 @@ def incident_roles(s: Session, actor: Actor, incident_id: int) -> frozenset[Role
     return frozenset(roles)
 
 
+#: What a visibility condition looks like for an actor: (system, has orgs, has invitations).
+#: Statements are built once per shape and per process; the ids go in as parameters.
+Shape = tuple[bool, bool, bool]
+#: The incident id column a visibility condition is about.
+Column = ColumnElement[int] | InstrumentedAttribute[int]
+_ORGS: BindParameter[list[int]] = bindparam("vis_orgs", expanding=True)
+_INVITED: BindParameter[list[int]] = bindparam("vis_invited", expanding=True)
+
+
+def visibility(actor: Actor) -> tuple[Shape, dict[str, Any]]:
+    """The shape of the actor's visibility condition and its parameters (see `visible`)."""
+    orgs = sorted({o for o, _ in actor.memberships})
+    invited = sorted({i for i, _ in actor.invitations})
+    params: dict[str, Any] = {}
+    if orgs:
+        params["vis_orgs"] = orgs
+    if invited:
+        params["vis_invited"] = invited
+    return (actor.system, bool(orgs), bool(invited)), params
+
+
+def visible(shape: Shape, column: Column) -> ColumnElement[bool]:
+    """A SQL condition: the incident id in `column` is one the actor may see.
+
+    Put inside the query that reads the incidents (or their tasks), so a list costs no
+    separate visibility query; run it with the parameters `visibility(actor)` gives.
+    """
+    system, orgs, invited = shape
+    if system:
+        return true()
+    conditions = []
+    if orgs:
+        # The actor's organisations and the towns of the services among them.
+        reach = select(Organisation.id).where(
+            or_(Organisation.id.in_(_ORGS), Organisation.parent_id.in_(_ORGS))
+        )
+        touched = (
+            select(Incident.id)
+            .outerjoin(IncidentOrg, IncidentOrg.incident_id == Incident.id)
+            .where(or_(IncidentOrg.org_id.in_(reach), Incident.owner_org_id.in_(reach)))
+        )
+        conditions.append(column.in_(touched))
+    if invited:
+        conditions.append(column.in_(_INVITED))
+    return or_(*conditions) if conditions else false()
+
+
+@functools.cache
+def _visible_ids(shape: Shape) -> Select[int]:
+    return select(Incident.id).where(visible(shape, Incident.id))
+
+
 def visible_incident_ids(s: Session, actor: Actor) -> set[int]:
     """Ids of every incident the actor may see (the query behind every incident list)."""
-    if actor.system:
-        return set(s.scalars(select(Incident.id)))
-    orgs = {o for o, _ in actor.memberships}
-    found: set[int] = {i for i, _ in actor.invitations}
-    if orgs:
-        # One query: the actor's organisations and the towns of the services among them.
-        reach = select(Organisation.id).where(
-            or_(Organisation.id.in_(orgs), Organisation.parent_id.in_(orgs))
-        )
-        found |= set(
-            s.scalars(
-                select(Incident.id)
-                .outerjoin(IncidentOrg, IncidentOrg.incident_id == Incident.id)
-                .where(or_(IncidentOrg.org_id.in_(reach), Incident.owner_org_id.in_(reach)))
-            )
-        )
-    return found
+    shape, params = visibility(actor)
+    if shape == (False, False, False):
+        return set()
+    return set(s.scalars(_visible_ids(shape), params))
 
 
 def can(s: Session, actor: Actor, incident_id: int, permission: Permission) -> bool:

@@ -10,13 +10,33 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import (
+    Engine,
+    Select,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from rempart.store.workspace import LoginFailure, Secret, User, WebSession
+from rempart.store.workspace import (
+    Invitation,
+    LoginFailure,
+    Membership,
+    Secret,
+    User,
+    WebSession,
+)
 from rempart.workspace import audit
 from rempart.workspace._errors import BadCredentials, LoginThrottled
+from rempart.workspace._roles import Role
 from rempart.workspace.access import Actor, load_actor
 from rempart.workspace.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 
@@ -138,18 +158,63 @@ def open_session(s: Session, actor: Actor, now: datetime | None = None) -> WebLo
     return WebLogin(token, csrf, actor, expires)
 
 
+def _session_statement() -> Select[tuple[Any, ...]]:
+    # Built once per process: statement building cost as much as running it.
+    grants = union_all(
+        select(
+            Membership.user_id.label("user_id"),
+            literal("org", String(3)).label("kind"),
+            Membership.org_id.label("ref"),
+            Membership.role.label("role"),
+        ),
+        select(
+            Invitation.user_id, literal("inc", String(3)), Invitation.incident_id, Invitation.role
+        ),
+    ).subquery()
+    return (
+        select(
+            WebSession.csrf,
+            WebSession.expires_at,
+            User.id,
+            User.email,
+            User.name,
+            User.active,
+            grants.c.kind,
+            grants.c.ref,
+            grants.c.role,
+        )
+        .join(User, User.id == WebSession.user_id)
+        .outerjoin(grants, grants.c.user_id == User.id)
+        .where(WebSession.token_hash == bindparam("digest"))
+    )
+
+
+_SESSION = _session_statement()
+
+
 def session_login(s: Session, token: str, now: datetime | None = None) -> WebLogin | None:
-    """The session behind a cookie token; None when unknown or expired."""
+    """The session behind a cookie token; None when unknown, expired or its user disabled.
+
+    One query (session, user, memberships and invitations joined): it runs on every page,
+    and nothing of it is cached, so a closed session or a disabled account stops at once.
+    """
     if not token:
         return None
     now = now or datetime.now(UTC)
-    found = s.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
-    if found is None or aware(found.expires_at) <= now:
+    rows = s.execute(_SESSION, {"digest": _digest(token)}).all()
+    if not rows:
         return None
-    user = s.get(User, found.user_id)
-    if user is None or not user.active:
+    csrf, expires_at, user_id, email, name, active = rows[0][:6]
+    if not active or aware(expires_at) <= now:
         return None
-    return WebLogin(token, found.csrf, load_actor(s, found.user_id), aware(found.expires_at))
+    members = tuple(
+        (ref, Role(role)) for _, _, _, _, _, _, kind, ref, role in rows if kind == "org"
+    )
+    invited = tuple(
+        (ref, Role(role)) for _, _, _, _, _, _, kind, ref, role in rows if kind == "inc"
+    )
+    actor = Actor(user_id, email, name, memberships=members, invitations=invited)
+    return WebLogin(token, csrf, actor, aware(expires_at))
 
 
 def close_session(s: Session, token: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from rempart.store.models import Incident
@@ -18,10 +19,12 @@ from rempart.workspace._errors import Forbidden, Invalid, NotFound
 from rempart.workspace._roles import Permission, Role, allows
 from rempart.workspace.access import (
     Actor,
+    Shape,
     incident_roles,
     org_roles,
     require,
-    visible_incident_ids,
+    visibility,
+    visible,
 )
 from rempart.workspace.auth import aware
 
@@ -51,24 +54,33 @@ class IncidentView:
     log_count: int
 
 
-def _views(s: Session, found: list[Incident]) -> list[IncidentView]:
-    """Views of several incidents in two queries whatever their number (dashboards)."""
+_TOWNS = (
+    select(IncidentOrg.incident_id, Organisation.slug)
+    .join(Organisation, IncidentOrg.org_id == Organisation.id)
+    .where(IncidentOrg.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Organisation.slug)
+)
+
+
+def _views(
+    s: Session, found: list[Incident], owners: dict[int, str] | None = None
+) -> list[IncidentView]:
+    """Views of several incidents in one or two queries whatever their number (dashboards).
+
+    `owners`: organisation id -> slug of the owners, when the caller read them already.
+    """
     ids = [inc.id for inc in found]
     towns: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
-        rows = s.execute(
-            select(IncidentOrg.incident_id, Organisation.slug)
-            .join(Organisation, IncidentOrg.org_id == Organisation.id)
-            .where(IncidentOrg.incident_id.in_(ids))
-            .order_by(Organisation.slug)
-        )
+        rows = s.execute(_TOWNS, {"ids": ids})
         for incident_id, slug in rows:
             towns[incident_id].append(slug)
     owner_ids = {inc.owner_org_id for inc in found if inc.owner_org_id is not None}
-    owners: dict[int, str] = {}
-    if owner_ids:
-        query = select(Organisation.id, Organisation.slug).where(Organisation.id.in_(owner_ids))
-        owners = {org_id: slug for org_id, slug in s.execute(query)}
+    if owners is None:
+        owners = {}
+        if owner_ids:
+            query = select(Organisation.id, Organisation.slug).where(Organisation.id.in_(owner_ids))
+            owners = {org_id: slug for org_id, slug in s.execute(query)}
     return [
         IncidentView(
             id=inc.id,
@@ -157,13 +169,22 @@ def create_incident(
     return view
 
 
+@functools.cache
+def _list_statement(shape: Shape) -> Select[Incident, str]:
+    return (
+        select(Incident, Organisation.slug)
+        .outerjoin(Organisation, Organisation.id == Incident.owner_org_id)
+        .where(visible(shape, Incident.id))
+        .order_by(Incident.id.desc())
+    )
+
+
 def list_incidents(s: Session, actor: Actor) -> list[IncidentView]:
-    """The incidents the actor may see, newest first."""
-    ids = visible_incident_ids(s, actor)
-    if not ids:
-        return []
-    found = s.scalars(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id.desc()))
-    return _views(s, list(found))
+    """The incidents the actor may see, newest first (two queries: incidents, towns)."""
+    shape, params = visibility(actor)
+    rows = s.execute(_list_statement(shape), params).all()
+    owners = {i.owner_org_id: slug for i, slug in rows if i.owner_org_id is not None and slug}
+    return _views(s, [inc for inc, _ in rows], owners)
 
 
 def get_incident(s: Session, actor: Actor, ref: int | str) -> IncidentView:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from rempart.store.models import Incident
@@ -15,7 +16,7 @@ from rempart.store.workspace import Task, User
 from rempart.workspace import audit, logbook
 from rempart.workspace._errors import Invalid, NotFound
 from rempart.workspace._roles import Permission
-from rempart.workspace.access import Actor, incident_roles, require, visible_incident_ids
+from rempart.workspace.access import Actor, Shape, incident_roles, require, visibility, visible
 from rempart.workspace.auth import aware
 from rempart.workspace.playbooks import Playbook, builtin
 
@@ -156,19 +157,28 @@ def list_tasks(s: Session, actor: Actor, incident_id: int) -> list[TaskView]:
     return sorted(views, key=lambda v: (v.due_at or far, v.id))
 
 
+@functools.cache
+def _progress_statement(shape: Shape) -> Select[int, str, int]:
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    return (
+        select(Task.incident_id, Task.status, func.count())
+        .where(Task.incident_id.in_(ids), visible(shape, Task.incident_id))
+        .group_by(Task.incident_id, Task.status)
+    )
+
+
 def progress(
     s: Session, actor: Actor, incident_ids: Iterable[int]
 ) -> dict[int, dict[TaskStatus, int]]:
-    """Incident id -> task status -> count, in one query (dashboards); hidden ids are left out."""
-    ids = set(incident_ids) & visible_incident_ids(s, actor)
-    found: dict[int, dict[TaskStatus, int]] = {i: {} for i in ids}
-    if not ids:
-        return found
-    rows = s.execute(
-        select(Task.incident_id, Task.status, func.count())
-        .where(Task.incident_id.in_(ids))
-        .group_by(Task.incident_id, Task.status)
-    )
+    """Incident id -> task status -> count, in one query (dashboards).
+
+    Hidden incidents, and incidents without tasks, are left out.
+    """
+    # Visibility is a condition of the same query: one query in all.
+    shape, params = visibility(actor)
+    params["ids"] = sorted(set(incident_ids))
+    rows = s.execute(_progress_statement(shape), params).all()
+    found: dict[int, dict[TaskStatus, int]] = {i: {} for i, _, _ in rows}
     for incident_id, state, count in rows:
         if state in set(TaskStatus):
             found[incident_id][TaskStatus(state)] = int(count)
