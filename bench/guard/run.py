@@ -45,8 +45,14 @@ def lost(share: Path) -> int:
     return n
 
 
+#: --no-tripwire: the guard without the decoy freeze, for a before/after in one session
+TRIPWIRE = {"on": True}
+
+
 def start_guard(root: Path, db: Path, respond: list[str]) -> subprocess.Popen[str]:
     cmd = [BIN, "guard", str(root), "--db", str(db)]
+    if not TRIPWIRE["on"]:
+        cmd.append("--no-tripwire")
     for r in respond:
         cmd += ["--respond", r]
     # its output goes to a file: a pipe nobody drains would block the guard once full
@@ -122,7 +128,8 @@ def benign(base: Path, work: Path) -> list[dict[str, object]]:
     share = work / "benign"
     shutil.copytree(base, share, symlinks=True)
     db = work.parent / "benign.db"
-    guard = start_guard(share, db, [])
+    # stop-process on: the tripwire is live, so a freeze of a benign workload would show
+    guard = start_guard(share, db, ["stop-process"])
     out = []
     con = sqlite3.connect(db)
     try:
@@ -146,7 +153,8 @@ def benign(base: Path, work: Path) -> list[dict[str, object]]:
     finally:
         text = stop_guard(guard)
     alarms = con.execute("SELECT actor_key, reasons FROM guard_alarms").fetchall()
-    return [{"workloads": out, "alarms": alarms, "guard": text[-500:]}]
+    trips = [line for line in text.splitlines() if line.startswith("tripwire")]
+    return [{"workloads": out, "alarms": alarms, "tripwire": trips, "guard": text[-500:]}]
 
 
 def _cpu(pid: int) -> float:
@@ -167,7 +175,11 @@ def main() -> None:
         help="The attack drops a harmless text instead of a ransom note (no note points).",
     )
     ap.add_argument("--attacks-only", action="store_true", help="Skip the benign workloads.")
+    ap.add_argument(
+        "--no-tripwire", action="store_true", help="Guard without the decoy freeze (before/after)."
+    )
     args = ap.parse_args()
+    TRIPWIRE["on"] = not args.no_tripwire
     tmp = Path(tempfile.mkdtemp(prefix="rg-bench-"))
     try:
         base = tmp / "base"
@@ -234,6 +246,7 @@ def report_benign(b: dict[str, object]) -> None:
     for w in b["workloads"]:  # type: ignore[union-attr]
         print(f"| {w['kind']} | <=200 | {w['alarms']} | {w['guard_cpu_s']} | {w['workload_s']} |")
     print("benign alarms:", b["alarms"])
+    print("tripwire lines:", b["tripwire"])
 
 
 if __name__ == "__main__":

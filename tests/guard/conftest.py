@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ class KillResponder:
 
     kill: bool = True
     store_url: str = ""
+    dry_run: bool = False
     alarms: list[Alarm] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
     at: list[float] = field(default_factory=list)
@@ -44,11 +45,19 @@ class KillResponder:
     def __post_init__(self) -> None:
         self.inner = (
             build_dispatcher(
-                None, ["stop-process"], store_url=self.store_url, incident=None, dry_run=False
+                None,
+                ["stop-process"],
+                store_url=self.store_url,
+                incident=None,
+                dry_run=self.dry_run,
             )
             if self.kill
             else None
         )
+
+    def freezer(self) -> Callable[[int], tuple[list[int], str]] | None:
+        """stop-process's tripwire freeze, as the real dispatcher hands it to the guard."""
+        return self.inner.freezer() if self.inner is not None else None
 
     def handle(self, alarm: Alarm) -> list[Response]:
         self.alarms.append(alarm)
@@ -71,11 +80,18 @@ class Running:
 
 
 @contextmanager
-def guarding(root: Path, tmp: Path, *, kill: bool = True, **options: object) -> Iterator[Running]:
+def guarding(
+    root: Path,
+    tmp: Path,
+    *,
+    kill: bool = True,
+    dry_run: bool = False,
+    **options: object,
+) -> Iterator[Running]:
     """Run a guard on `root` in a thread until the block ends; waits for its `watching` line."""
     url = f"sqlite:///{tmp / 'guard.db'}"
     engine = open_store(url)
-    responder = KillResponder(kill, url)
+    responder = KillResponder(kill, url, dry_run=dry_run)
     lines: list[str] = []
     ready = threading.Event()
 
@@ -83,7 +99,11 @@ def guarding(root: Path, tmp: Path, *, kill: bool = True, **options: object) -> 
         lines.append(line)
         ready.set()
 
-    hooks = Hooks(ready=on_ready, alarm=lambda a: lines.append(f"ALARM {a.actor.key}"))
+    hooks = Hooks(
+        ready=on_ready,
+        alarm=lambda a: lines.append(f"ALARM {a.actor.key}"),
+        note=lines.append,
+    )
     guard = Guard(engine, GuardOptions(root, **options), responder, hooks)  # type: ignore[arg-type]
     running = Running(guard, responder, lines)
 

@@ -44,6 +44,11 @@ def guard(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Responders say what they would do."),
     no_decoys: bool = typer.Option(False, "--no-decoys", help="Place no decoy documents."),
+    no_tripwire: bool = typer.Option(
+        False,
+        "--no-tripwire",
+        help="With stop-process: do not freeze a local process at a decoy before it is judged.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="status: print JSON."),
     db: str | None = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env),
 ) -> None:
@@ -72,7 +77,9 @@ def guard(
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     sources = [source] if source else None
-    options = GuardOptions(root, samba_log, incident, sources, place_decoys=not no_decoys)
+    options = GuardOptions(
+        root, samba_log, incident, sources, place_decoys=not no_decoys, tripwire=not no_tripwire
+    )
     dispatcher = _dispatcher(config, respond, url, incident, dry_run, err)
 
     def ready(line: str) -> None:

@@ -30,6 +30,7 @@ from rempart.guard.events import Event, EventQueue, Op
 from rempart.guard.indicators import stem
 from rempart.guard.scoring import ActorState, Scorer
 from rempart.guard.sources import SOURCES, Source, SourceOptions
+from rempart.guard.tripwire import Frozen, Tripwire, decoy_of
 
 #: how long an alarm on an smbd process waits for the audit log to name its client
 _NAME_WAIT = 1.5
@@ -52,6 +53,8 @@ class GuardOptions:
     sources: list[str] | None = None
     queue_bound: int = 20_000
     place_decoys: bool = True
+    #: freeze a local process at a decoy before judging it (needs stop-process, not dry)
+    tripwire: bool = True
 
 
 @dataclass
@@ -97,6 +100,12 @@ class Guard:
         self.stopping = threading.Event()
         self.summary = Summary(self.recorder.run_id)
         self._due: list[ActorState] = []
+        # stop-process enabled and not dry: decoys trip a freeze before any analysis
+        freezer = getattr(dispatcher, "freezer", lambda: None)() if options.tripwire else None
+        self.tripwire = Tripwire(self.root, freezer, hooks.note) if freezer else None
+        if self.tripwire is not None:
+            self.queue.before_put = self.tripwire
+            self.queue.on_drop = self.tripwire.dropped
 
     # -- start and stop ---------------------------------------------------
     def _start_sources(self) -> None:
@@ -124,6 +133,8 @@ class Guard:
                 folders = [d for d, _s, _f in os.walk(self.root) if not _hidden(d, self.root)]
                 self.decoys = decoys.place(folders)
                 self._decoy_set = frozenset(self.decoys)
+                if self.tripwire is not None:
+                    self.tripwire.decoys = self._decoy_set
             n = self.baseline.build(skip=lambda p: _hidden(p, self.root))
             names = [s.name for s in self.sources]
             blind = "; ".join(f"{s.name}: {s.blind_spots}" for s in self.sources if s.blind_spots)
@@ -138,6 +149,8 @@ class Guard:
         finally:
             for src in self.sources:
                 src.stop()
+            if self.tripwire is not None:  # never leave a process stopped behind us
+                self._released(self.tripwire.release_all())
             decoys.remove(self.decoys)
             self._flush()
             self.recorder.finish(status)
@@ -155,7 +168,11 @@ class Guard:
                     self._one(ev)
                 finally:
                     ev.release()
+                    if self.tripwire is not None:
+                        self.tripwire.judged(ev)
             self._raise_due()
+            if self.tripwire is not None:
+                self._released(self.tripwire.settle(self._alarmed))
             if self.recorder.due():
                 self._flush()
                 dead = [s.name for s in self.sources if not s.alive()]
@@ -227,12 +244,18 @@ class Guard:
         return urgent + [ev for ev in batch if id(ev) not in first]
 
     def _decoy(self, ev: Event) -> tuple[str, str] | None:
-        """The decoy `ev` touches: by its path, a rename onto it, or a temporary copy of it."""
-        stem_path = os.path.join(os.path.dirname(ev.path), stem(ev.path))
-        for path, how in ((ev.path, "path"), (ev.path2, "target"), (stem_path, "copy")):
-            if path in self._decoy_set:
-                return os.path.relpath(path, self.root), how
-        return None
+        return decoy_of(ev, self._decoy_set, self.root)
+
+    def _alarmed(self, pid: int) -> bool:
+        """Whether the process `pid` crossed the threshold (alarmed, or waiting to be)."""
+        state = self.scorer.actors.get(Actor(ActorKind.PROCESS, pid=pid).key)
+        return state is not None and (state.alarmed or state.due_since is not None)
+
+    def _released(self, released: list[Frozen]) -> None:
+        """Frozen at a decoy, then judged harmless (or never judged): say so, keep a trace."""
+        for f in released:
+            self.hooks.note(f.describe(self.root))
+            self.recorder.event(f.row(self.root))
 
     def _audited(self) -> bool:
         return any(s.name == "samba-audit" for s in self.sources)

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,12 +56,20 @@ class EventQueue:
         self._cond = threading.Condition()
         self.dropped = 0
         self.kernel_dropped = 0
+        #: called with each event before it is queued, in the source's thread (the tripwire)
+        self.before_put: Callable[[Event], None] | None = None
+        #: called with each event the bound makes it drop
+        self.on_drop: Callable[[Event], None] | None = None
 
     def put(self, event: Event) -> bool:
+        if self.before_put is not None:
+            self.before_put(event)
         with self._cond:
             if len(self._items) >= self.bound:
                 self.dropped += 1
                 event.release()
+                if self.on_drop is not None:
+                    self.on_drop(event)
                 return False
             self._items.append(event)
             self._cond.notify()

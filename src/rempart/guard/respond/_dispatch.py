@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rempart.errors import RempartError
 from rempart.guard.alarm import Alarm, Responder, Response
 from rempart.guard.respond._base import ResponderSpec, response
+from rempart.guard.respond.process import StopProcess
 from rempart.guard.respond.record import Record
 
 
@@ -60,6 +61,13 @@ class Dispatcher:
     @property
     def names(self) -> list[str]:
         return [e.spec.name for e in self.enabled]
+
+    def freezer(self) -> Callable[[int], tuple[list[int], str]] | None:
+        """stop-process's freeze, for the tripwire; None when it is not enabled or dry."""
+        for e in self.enabled:
+            if isinstance(e.responder, StopProcess) and not e.dry_run:
+                return e.responder.freeze
+        return None
 
     def handle(self, alarm: Alarm) -> list[Response]:
         """Act on `alarm`; returns the responses made by the time the blocks and records are done

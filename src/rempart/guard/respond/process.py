@@ -43,6 +43,20 @@ class StopProcess:
                 return f"PID {pid} is smbd's master process (it serves every client)"
         return None
 
+    def freeze(self, pid: int) -> tuple[list[int], str]:
+        """The tripwire's half of this responder: SIGSTOP `pid`'s tree now, before the alarm
+        (which then kills it) or the release; same refusals. smbd is never frozen here: it
+        serves a whole session, its client is blocked instead. Returns (PIDs stopped, why)."""
+        proc = _procs.info(pid)
+        if proc is None or proc.state in ("Z", "X"):
+            return [], f"PID {pid} had already exited"
+        if proc.name == "smbd":
+            return [], f"PID {pid} is smbd (an SMB client is blocked, not frozen)"
+        if (why := self.refusal(pid, proc)) is not None:
+            return [], f"refused: {why}"
+        frozen = _procs.freeze_tree(pid)
+        return frozen, f"froze {len(frozen)} process(es)"
+
     def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
         pid = alarm.actor.pid
         if pid is None:
@@ -69,6 +83,8 @@ class StopProcess:
         names = ", ".join(f"{p} ({(i.name if (i := _procs.info(p)) else '?')})" for p in tree)
         if dry_run:
             return True, f"would stop and kill {len(tree)} process(es): {names}", {"pids": names}
+        # Already frozen by the tripwire or not: stopping a stopped process changes nothing,
+        # and the rescan catches children forked since; SIGKILL ends stopped processes too.
         frozen = _procs.freeze_tree(pid)
         alive = _procs.kill_all(frozen)
         listed = ", ".join(str(p) for p in frozen)
