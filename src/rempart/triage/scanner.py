@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
@@ -21,6 +22,8 @@ from rempart.triage import _persist, notes, walk
 from rempart.triage._worker import Worker, init_process, run_batch
 from rempart.triage.context import apply_context
 from rempart.triage.rows import Row
+
+_T = TypeVar("_T")
 
 Progress = Callable[[int, int], None]  # (files stored so far, bytes)
 
@@ -173,9 +176,6 @@ def _run_pool(
         initializer=init_process,
         initargs=(root, options.hash, options.hash_max, options.notes_dir),
     )
-    # With fork, the first task forks every worker at once: do it now, before the walk
-    # reports any progress (the progress bar's thread must not exist when we fork).
-    pool.submit(int).result()
 
     def collect(futures: set[Future[list[Row]]]) -> None:
         for fut in futures:
@@ -188,6 +188,10 @@ def _run_pool(
                 sink.dir_done(listing.rel)
 
     try:
+        # With fork, the first task forks every worker at once: do it now, before the walk
+        # reports any progress (the progress bar's thread must not exist when we fork).
+        for warm in _settle(pool, {pool.submit(int)}):
+            warm.result()  # raises BrokenProcessPool if a worker died while starting
         for listing in listings:
             if not listing.files:
                 if listing.last and not pending.get(listing.rel):
@@ -201,10 +205,41 @@ def _run_pool(
                 last_seen.add(listing.rel)
             inflight[pool.submit(run_batch, listing.rel, listing.files)] = listing
             if len(inflight) >= limit:
-                done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
-                collect(done)
+                collect(_settle(pool, set(inflight)))
         while inflight:
-            done, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
-            collect(done)
+            collect(_settle(pool, set(inflight)))
+    except BrokenProcessPool:
+        _abandon(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _settle(pool: ProcessPoolExecutor, futures: set[Future[_T]]) -> set[Future[_T]]:
+    """Wait until one of `futures` is done, or raise BrokenProcessPool if a worker died.
+
+    The executor notices a dead worker by itself, except when the worker was killed while
+    writing its result: its manager thread then waits forever for the rest of a message that
+    will never come (CPython 3.11), and so would the scan.
+    """
+    while True:
+        done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+        # pool._processes: the executor's own workers (private, stable since Python 3.8)
+        workers = getattr(pool, "_processes", None) or {}
+        if any(proc.exitcode is not None for proc in list(workers.values())):
+            raise BrokenProcessPool("a worker process died")
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Kill the workers and unblock the executor's manager thread so the scan can exit."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.kill()
+        proc.join(timeout=5)
+    # With every worker gone, closing our own copy of the result pipe's write end gives the
+    # manager thread an end of file instead of a wait for the rest of a half-written result.
+    queue = getattr(pool, "_result_queue", None)
+    writer = getattr(queue, "_writer", None)
+    if writer is not None:
+        writer.close()
