@@ -7,8 +7,7 @@ not root, when a package is missing or when the FUSE mount fails.
 
 Two limits of smbnetfs (libsmbclient 4.17), not of rempart, shape the checks:
 - over SMB2/SMB3, open(O_APPEND) fails with EIO (smbnetfs's log: smb_conn_srv_open errno=6,
-  ENXIO; it retries 3 times, ~2 s apart, and the mount gives EIO meanwhile), and rempart's
-  journal is opened O_APPEND: the SMB3 case is an expected failure; SMB1 (NT1) works.
+  ENXIO), so rempart's journal and labels are written at their end without O_APPEND.
 - utimens through smbnetfs keeps whole seconds only (1500000000.987654321 comes back as
   1500000000.000000000), so undo restores every byte and name but mtimes only to the second.
 """
@@ -107,14 +106,16 @@ def test_attack_and_undo_through_mounted_smb_share(smb: SambaServer, client_conf
     # every byte and name is back, nothing extra
     assert {rel: _digest(server_root / rel) for rel in entries} == before
     problems = verify(server_root)
+    said = " ".join((undo.stdout + undo.stderr).split())  # the CLI wraps long lines
     # mtimes: smbnetfs's utimens keeps whole seconds only; anything else is a real failure
     for problem in problems:
         rel, _, what = problem.rpartition(": ")
-        assert what == "mtime differs", problems
+        assert what == "mtime differs", (
+            f"{problems}\nundo said: {said}\nattack said: {attack.stdout}"
+        )
         expected = entries[rel].mtime_ns
         assert os.lstat(server_root / rel).st_mtime_ns == expected - expected % 10**9, problem
     if problems:
-        said = " ".join((undo.stdout + undo.stderr).split())  # the CLI wraps long lines
         assert undo.returncode == 1 and "mtime differs" in said, said
     else:
         _ok(undo)
