@@ -102,21 +102,43 @@ def test_rerun_does_not_duplicate_and_again_acquires_a_second_time(env: Env, tre
         assert conn.scalar(select(func.count()).select_from(EvidenceItem)) == 2
 
 
-def test_interrupted_copy_leaves_nothing_and_the_rerun_restarts(env: Env, tree: Path) -> None:
+def test_an_interrupted_copy_records_nothing_and_the_rerun_resumes_it(
+    env: Env, tmp_path: Path
+) -> None:
+    src = tmp_path / "disque"
+    src.mkdir()
+    first, second = os.urandom(3 << 20), os.urandom(3 << 20)
+    (src / "a.img").write_bytes(first)
+    (src / "b.img").write_bytes(second)
+
     def stop(done: int, total: int) -> None:
-        if done > 100_000:
+        if done > 4 << 20:  # a.img copied, b.img half-way
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        env.acquire(tree, progress=stop)
-    _assert_nothing_recorded(env)
-    # a power cut leaves the partial copy behind: the next run throws it away
-    env.locker.joinpath("inc").mkdir(parents=True, exist_ok=True)
-    stale = [p for p in env.locker.joinpath("inc").iterdir()]
-    assert stale == []
-    done = env.acquire(tree)
-    assert not done.already
+        env.acquire(src, progress=stop)
+    with env.engine.connect() as conn:
+        for table in (EvidenceItem, EvidenceFile, CustodyEntry):
+            assert conn.scalar(select(func.count()).select_from(table)) == 0
+    [partial] = env.locker.joinpath("inc").glob(".partial-*")
+    held_a, held_b = partial / "disque" / "a.img", partial / "disque" / "b.img"
+    assert held_a.read_bytes() == first and 0 < held_b.stat().st_size < len(second)
+    inode_a = held_a.stat().st_ino
+    # a crash can leave damage in what was written: one flipped byte, and garbage past the end
+    with open(held_b, "r+b") as f:
+        f.seek(10)
+        f.write(bytes([second[10] ^ 0xFF]))
+        f.seek(0, os.SEEK_END)
+        f.write(b"garbage")
+    (partial / "disque" / "gone.img").write_bytes(b"the source no longer has it")
+
+    done = env.acquire(src)
+    copy = Path(done.locker_path or "") / "disque"
+    assert (copy / "a.img").read_bytes() == first and (copy / "b.img").read_bytes() == second
+    assert (copy / "a.img").stat().st_ino == inode_a  # compared, not written again
+    assert sorted(p.name for p in copy.iterdir()) == ["a.img", "b.img"]
     assert [p.name for p in env.locker.joinpath("inc").iterdir()] == [done.uid]
+    assert done.files == 2 and done.size == len(first) + len(second)
 
 
 def test_a_stale_partial_copy_from_a_killed_run_is_replaced(env: Env, tree: Path) -> None:

@@ -46,12 +46,20 @@ def open_readonly(
 
 
 def hash_fd(
-    fd: int, *, copy_to: int | None = None, progress: Progress | None = None
+    fd: int,
+    *,
+    copy_to: int | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[Digests, int]:
     """SHA-256, SHA-1 and MD5 of everything readable from `fd`, read once in 1 MiB chunks.
 
     Args:
         copy_to: a file descriptor that receives every byte read (the locker copy).
+        resume: `copy_to` (opened for reading and writing, at offset 0) holds an interrupted
+            copy: each chunk it already holds is compared with the source instead of written
+            again, and from the first chunk that differs (or is missing) on, it is cut there and
+            written as usual. A copy damaged by a crash is thus repaired, never trusted.
     Returns:
         the digests and the number of bytes read.
     """
@@ -69,12 +77,25 @@ def hash_fd(
         sha256.update(chunk)
         sha1.update(chunk)
         if copy_to is not None:
-            _write_all(copy_to, chunk)
+            if resume and not _same(copy_to, total, chunk):
+                resume = False  # from here on the copy is written
+                os.ftruncate(copy_to, total)
+                os.lseek(copy_to, total, os.SEEK_SET)
+            if not resume:
+                _write_all(copy_to, chunk)
         md5_done.result()  # before the buffer is read into again
         total += n
         if progress:
             progress(n)
+    if resume and copy_to is not None:  # the copy was longer than the source is now
+        os.ftruncate(copy_to, total)
     return Digests(sha256.hexdigest(), sha1.hexdigest(), md5.hexdigest()), total
+
+
+def _same(copy: int, offset: int, chunk: memoryview) -> bool:
+    """Whether the interrupted copy holds exactly `chunk` at `offset`."""
+    held = os.pread(copy, len(chunk), offset)
+    return len(held) == len(chunk) and held == chunk
 
 
 def sha256_fd(fd: int) -> str:

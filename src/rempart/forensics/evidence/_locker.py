@@ -2,6 +2,9 @@
 
 Copy to a `.partial-*` folder, fsync, read the copy back, and rename it to its final name:
 the caller records the item only after that, so a full disk or a Ctrl-C records nothing.
+An interrupted copy (Ctrl-C, a killed process, a power cut) keeps its `.partial-*` folder:
+the next run of the same acquisition compares what it holds with the source, chunk by chunk,
+and writes only what is missing or differs, so hours of copying are not lost.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,29 +90,29 @@ def copy(
 ) -> list[Hashed]:
     partial = final.parent / f".partial-{name}"
     with _exclusive(final.parent, name):
-        free = shutil.disk_usage(final.parent).free
+        free = shutil.disk_usage(final.parent).free + _held(partial)
         if listing.size > free:
             raise AcquisitionError(
                 f"not enough space in the evidence locker: {listing.size:,} bytes to copy, "
                 f"{free:,} free",
                 hint="free space, use another --locker, or record it with --in-place",
             )
-        # An earlier run stopped half-way (power cut, Ctrl-C): start that copy again.
-        shutil.rmtree(partial, ignore_errors=True)
         try:
             hashed = _copy_files(source, listing, partial, tick)
             os.rename(partial, final)
             _fsync_dir(final.parent)
         except OSError as exc:
+            # a full disk or an unreadable source: a later run would fail the same way
             shutil.rmtree(partial, ignore_errors=True)
             full = " (the locker's disk is full)" if exc.errno == errno.ENOSPC else ""
             raise AcquisitionError(
                 f"copy into the evidence locker failed{full}: {exc.strerror}; "
                 "nothing was recorded as acquired"
             ) from exc
-        except BaseException:
+        except AcquisitionError:
             shutil.rmtree(partial, ignore_errors=True)
             raise
+        # anything else (Ctrl-C, SIGTERM): the partial copy stays for the next run to resume
     return hashed
 
 
@@ -117,15 +121,18 @@ def _copy_files(
 ) -> list[Hashed]:
     base = os.path.dirname(source)
     dest = os.fsencode(partial)
-    os.mkdir(dest, 0o700)
+    if os.path.isdir(dest):
+        _prune(dest, {found.rel for found in listing.files})
+    else:
+        os.mkdir(dest, 0o700)
     hashed = []
     for found in listing.files:
         target = os.path.join(dest, found.rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with opened(os.path.join(base, found.rel), follow=not listing.tree) as src:
-            out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            out, resume = _open_copy(target)
             try:
-                digests, size = hash_fd(src, copy_to=out, progress=tick)
+                digests, size = hash_fd(src, copy_to=out, resume=resume, progress=tick)
                 os.fsync(out)
             except ReadError as exc:
                 shown = os.path.join(base, found.rel).decode(errors="backslashreplace")
@@ -150,6 +157,34 @@ def _copy_files(
     for folder, _dirs, _files in os.walk(dest):
         _fsync_dir(Path(os.fsdecode(folder)))
     return hashed
+
+
+def _open_copy(target: bytes) -> tuple[int, bool]:
+    """The copy's descriptor, and whether it holds an interrupted run's bytes to compare."""
+    flags = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        return os.open(target, flags | os.O_CREAT | os.O_EXCL, 0o600), False
+    except FileExistsError:
+        if not stat.S_ISREG(os.lstat(target).st_mode):
+            raise AcquisitionError(
+                f"{os.fsdecode(target)} in an interrupted copy is not a file: remove it"
+            ) from None
+        os.chmod(target, 0o600)  # a file verified by the earlier run was made read-only
+        return os.open(target, flags), True
+
+
+def _held(partial: Path) -> int:
+    """Bytes an interrupted copy already holds (they count as free: they are rewritten)."""
+    return sum(p.lstat().st_size for p in partial.rglob("*") if p.is_file())
+
+
+def _prune(dest: bytes, wanted: set[bytes]) -> None:
+    """Delete what an interrupted copy holds that the source no longer has."""
+    for folder, _dirs, files in os.walk(dest, topdown=False):
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.relpath(path, dest) not in wanted:
+                os.unlink(path)
 
 
 def _fsync_dir(folder: Path) -> None:
