@@ -47,6 +47,12 @@ EVIDENCE_MAX_COPY = Setting(
     "64G",
     "Items larger than this are hashed and recorded in place, not copied (K, M, G, T).",
 )
+KEY_PASSPHRASE = Setting(
+    "key_passphrase",
+    "REMPART_KEY_PASSPHRASE",
+    "",
+    "Passphrase of the responder's private key, when it has one (else asked on a terminal).",
+)
 RESPONDER = Setting(
     "responder",
     "REMPART_RESPONDER",
@@ -68,6 +74,7 @@ SETTINGS = (
     EVIDENCE_LOCKER,
     EVIDENCE_KEYS,
     EVIDENCE_MAX_COPY,
+    KEY_PASSPHRASE,
     RESPONDER,
     CONTAIN_NETNS,
 )

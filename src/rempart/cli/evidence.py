@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,7 +62,8 @@ def _signer(engine: Any, by: str | None, keys: Path | None) -> Any:
     from rempart.forensics.evidence import _settings as ev_settings
 
     name = ev_settings.responder(by)
-    return evidence.load_signer(engine, name, ev_settings.keys_dir(str(keys) if keys else None))
+    folder = ev_settings.keys_dir(str(keys) if keys else None)
+    return evidence.load_signer(engine, name, folder, lambda: ev_settings.passphrase(name))
 
 
 def _print_json(obj: object) -> None:
@@ -287,15 +289,29 @@ def verify(
 def key_create(
     name: str = typer.Argument(..., help="The responder's name, as used with --by."),
     keys: Path | None = KEYS,
+    protect: bool = typer.Option(
+        False,
+        "--passphrase",
+        help="Encrypt the private key with a passphrase (asked twice, or "
+        "REMPART_KEY_PASSPHRASE); it is then asked each time the key signs.",
+    ),
     db: str | None = DB,
 ) -> None:
     """Create a responder's key pair: private key 0600 in --keys, public key in the store."""
     from rempart.forensics import evidence
     from rempart.forensics.evidence import _settings as ev_settings
 
+    secret = None
+    if protect:
+        secret = (
+            os.environ.get(settings.KEY_PASSPHRASE.env, "").encode()
+            or typer.prompt(
+                f"passphrase of {name}'s key", hide_input=True, confirmation_prompt=True
+            ).encode()
+        )
     engine = open_store(settings.db_url(db))
     folder = ev_settings.keys_dir(str(keys) if keys else None)
-    key = evidence.create_key(engine, name, folder)
+    key = evidence.create_key(engine, name, folder, passphrase=secret)
     Console().print(f"key of {name}: {key.fingerprint}\nprivate key: {folder / (name + '.key')}")
 
 

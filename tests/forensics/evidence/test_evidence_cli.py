@@ -115,3 +115,31 @@ def test_sizes_people_write() -> None:
     assert [parse_size(s) for s in ("500", "4K", "1.5G", "2TiB", " 64g ")] == [
         500, 4096, 3 << 29, 2 << 40, 64 << 30
     ]  # fmt: skip
+
+
+def test_a_key_protected_by_a_passphrase_signs_only_with_it(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMPART_KEY_PASSPHRASE", "correct horse")
+    assert run("key", "create", "alice", "--passphrase").returncode == 0
+    key = tmp_path / "keys" / "alice.key"
+    assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
+
+    # openssl agrees: the right passphrase opens it, a wrong one does not
+    def opens(secret: str) -> bool:
+        cmd = ["openssl", "pkey", "-in", str(key), "-passin", f"pass:{secret}", "-noout"]
+        return subprocess.run(cmd, check=False, capture_output=True).returncode == 0
+
+    ok, bad = opens("correct horse"), opens("wrong")
+    assert ok and not bad
+    src = tmp_path / "note.txt"
+    src.write_text("YOUR FILES ARE ENCRYPTED")
+    add = ("add", str(src), "--incident", "mairie", "--description", "note", "--create-incident")
+    assert run(*add).returncode == 0
+    monkeypatch.setenv("REMPART_KEY_PASSPHRASE", "wrong")
+    _one_line_error(run("log", "E-0001", "--action", "examined"), "wrong passphrase")
+    monkeypatch.delenv("REMPART_KEY_PASSPHRASE")
+    # no passphrase and no terminal to ask it on (pytest's stdin is not one)
+    _one_line_error(run("log", "E-0001", "--action", "examined"), "REMPART_KEY_PASSPHRASE")
+    monkeypatch.setenv("REMPART_KEY_PASSPHRASE", "correct horse")
+    assert run("log", "E-0001", "--action", "examined").returncode == 0

@@ -1,10 +1,15 @@
-"""Responders' Ed25519 keys: the private key in a 0600 file, the public key in the store."""
+"""Responders' Ed25519 keys: the private key in a 0600 file, the public key in the store.
+
+The private key may be protected by a passphrase (PKCS#8 with the best encryption
+`cryptography` offers): a laptop left on a desk then signs nothing without its owner.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +62,14 @@ def key_file(keys_dir: Path, name: str) -> Path:
     return keys_dir / f"{check_name(name)}.key"
 
 
-def create_key(engine: Engine, name: str, keys_dir: Path) -> PublicKey:
+def create_key(
+    engine: Engine, name: str, keys_dir: Path, *, passphrase: bytes | None = None
+) -> PublicKey:
     """A new key pair for responder `name`: private key file 0600, public key in the store.
+
+    Args:
+        passphrase: encrypts the private key file (None: not encrypted, the file's mode alone
+            protects it).
 
     Raises:
         EvidenceError: the name is taken (in the store or in the keys folder).
@@ -72,8 +83,15 @@ def create_key(engine: Engine, name: str, keys_dir: Path) -> PublicKey:
     pem = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode("ascii")
+    if passphrase is not None and not passphrase:
+        raise EvidenceError("the passphrase is empty")
+    protection = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
     secret = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, protection
     )
     try:
         keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -108,8 +126,20 @@ def public_keys(engine: Engine) -> dict[str, PublicKey]:
         return {fp: PublicKey(name, fp, pem) for name, fp, pem in rows}
 
 
-def load_signer(engine: Engine, name: str, keys_dir: Path) -> Signer:
-    """The signing key of responder `name`, checked against the public key in the store."""
+Passphrase = Callable[[], bytes]  # asked only when the key file is encrypted
+
+
+def load_signer(
+    engine: Engine, name: str, keys_dir: Path, passphrase: Passphrase | None = None
+) -> Signer:
+    """The signing key of responder `name`, checked against the public key in the store.
+
+    Args:
+        passphrase: gives the passphrase of an encrypted key file (prompt, environment...).
+    Raises:
+        EvidenceError: the key file is missing, unreadable, encrypted without a passphrase
+            given, or the passphrase is wrong.
+    """
     with engine.connect() as conn:
         fp = conn.scalar(select(EvidenceKey.fingerprint).where(EvidenceKey.name == name))
     if fp is None:
@@ -119,12 +149,30 @@ def load_signer(engine: Engine, name: str, keys_dir: Path) -> Signer:
         )
     path = key_file(keys_dir, name)
     try:
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        pem = path.read_bytes()
     except FileNotFoundError:
         raise EvidenceError(
             f"the private key of {name!r} is not in {keys_dir}", hint="use --keys DIR"
         ) from None
-    except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except OSError as exc:
+        raise EvidenceError(f"cannot read the private key {path}: {exc.strerror}") from exc
+    password = None
+    if b"ENCRYPTED PRIVATE KEY" in pem:
+        if passphrase is None:
+            raise EvidenceError(
+                f"the private key of {name!r} is protected by a passphrase",
+                hint="give it when asked, or in REMPART_KEY_PASSPHRASE",
+            )
+        password = passphrase()
+    try:
+        private = serialization.load_pem_private_key(pem, password=password)
+    except ValueError as exc:
+        if password is not None:  # cryptography says "Bad decrypt" for a wrong passphrase
+            raise EvidenceError(
+                f"cannot decrypt the private key {path}: wrong passphrase, or a damaged file"
+            ) from None
+        raise EvidenceError(f"cannot read the private key {path}: {exc}") from exc
+    except (TypeError, UnsupportedAlgorithm) as exc:
         raise EvidenceError(f"cannot read the private key {path}: {exc}") from exc
     if not isinstance(private, Ed25519PrivateKey):
         raise EvidenceError(f"{path} is not an Ed25519 private key")
