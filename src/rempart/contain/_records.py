@@ -18,7 +18,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from rempart.store.contain import ContainAction, ContainPlan
-from rempart.store.models import utcnow
+from rempart.store.models import find_incident, utcnow
 
 ACTIVE = ("applying", "verified", "failed", "rolling_back")
 
@@ -156,17 +156,12 @@ class Journal:
 def incident_id(engine: Engine, key: str, *, create: bool) -> int:
     """The incident called `key`; created when asked, else refused when unknown."""
     from rempart.contain._errors import ContainError  # noqa: PLC0415  # avoids an import cycle
-    from rempart.store.models import Incident  # noqa: PLC0415  # same
 
     with engine.begin() as conn:
-        found = conn.scalar(select(Incident.id).where(Incident.key == key))
-        if found is not None:
-            return int(found)
-        if not create:
-            raise ContainError(
-                f"unknown incident {key!r}",
-                hint="import an inventory first: rempart contain inventory import FILE",
-            )
-        new = conn.execute(insert(Incident).values(key=key, title=key)).inserted_primary_key
-        assert new is not None
-        return int(new[0])
+        found = find_incident(conn, key, create=create)
+    if found is None:
+        raise ContainError(
+            f"unknown incident {key!r}",
+            hint="import an inventory first: rempart contain inventory import FILE",
+        )
+    return found

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    insert,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -111,3 +114,16 @@ class ScanDir(Base):
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
     path: Mapped[bytes] = mapped_column(LargeBinary)
     path_key: Mapped[bytes] = mapped_column(LargeBinary(20))  # sha1 of `path`
+
+
+def find_incident(conn: Connection, key: str, *, create: bool) -> int | None:
+    """The id of the incident called `key`: created (titled by its key) when new and `create`,
+    else None; each command says in its own words what to do about an unknown incident."""
+    found = conn.scalar(select(Incident.id).where(Incident.key == key))
+    if found is not None:
+        return int(found)
+    if not create:
+        return None
+    new = conn.execute(insert(Incident).values(key=key, title=key)).inserted_primary_key
+    assert new is not None  # every backend we support returns the new primary key
+    return int(new[0])

@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from rempart.forensics.evidence._errors import UnknownError
 from rempart.store.evidence import EvidenceItem
-from rempart.store.models import Incident
+from rempart.store.models import Incident, find_incident
 
 _LABEL = re.compile(r"(?:E-?)?0*(\d+)", re.IGNORECASE)
 
@@ -23,17 +23,13 @@ def label(item_id: int) -> str:
 
 
 def incident_id(conn: Connection, key: str, *, create: bool = False) -> int:
-    found = conn.scalar(select(Incident.id).where(Incident.key == key))
-    if found is not None:
-        return int(found)
-    if not create:
+    found = find_incident(conn, key, create=create)
+    if found is None:
         raise UnknownError(
             f"unknown incident {key!r}",
             hint="check --incident; 'evidence add --create-incident' starts a new one",
         )
-    pk = conn.execute(insert(Incident).values(key=key, title=key)).inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
+    return found
 
 
 def item_id(engine: Engine, ref: str) -> int:
