@@ -141,3 +141,34 @@ def test_ingest_settings_are_restored_on_the_pooled_connection(tmp_path: Path) -
     with engine.connect() as conn:  # the failed run's batch was rolled back, nothing dangling
         orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
     assert orphans == []
+
+
+def test_a_log_keeps_the_zone_it_was_first_read_in(store_url: str, text_logs: Path) -> None:
+    engine = open_store(store_url)
+    log = text_logs / "auth.log"
+    first = ingest(engine, [log], "town", scans=False, tz="Europe/Paris")
+    assert not [w for w in first.warnings if "zone" in w.message]
+
+    def stored() -> list[tuple[str, int]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(EVENTS.c.ts_precision, EVENTS.c.ts_us).order_by(EVENTS.c.record_id)
+            )
+            return [(str(p), int(us)) for p, us in rows if us is not None]
+
+    before = stored()
+    assert before[0][0] == "s, year assumed, zone Europe/Paris given"
+    with log.open("a") as handle:
+        handle.write("Nov 21 23:30:00 fs1 sshd[9]: Accepted password for eve\n")
+    # Grown, and read again without --tz: its new line is read in the zone of the others.
+    grown = ingest(engine, [log], "town", scans=False)
+    assert grown.events == 1
+    (warning,) = [w.message for w in grown.warnings if "zone" in w.message]
+    assert "read as Europe/Paris" in warning and "UTC not applied" in warning
+    after = stored()
+    assert after[:-1] == before
+    assert after[-1][0] == "s, year assumed, zone Europe/Paris given"
+    assert after[-1][1] - before[0][1] == (32 * 60 - 1) * 10**6  # 22:58:01 -> 23:30:00
+    # Unchanged, asked in another zone: nothing is read, the user is told why.
+    again = ingest(engine, [log], "town", scans=False, tz="UTC")
+    assert again.unchanged == 1 and [w.path for w in again.warnings] == [str(log)]

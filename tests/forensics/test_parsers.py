@@ -4,22 +4,51 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from _timeline_samples import ATOMIC, AUTH_LOG, SAMBA_LOG
 
 from rempart.forensics._time import parse_iso
 from rempart.forensics.parsers import PARSERS, find_parser
+from rempart.forensics.parsers._lines import classic_time, file_year
 
 
 def _parse(name: str, path: Path) -> tuple[list[dict[str, object]], list[str]]:
     warnings: list[str] = []
-    return list(PARSERS[name].parse(path, 0, warnings.append)), warnings
+    return list(PARSERS[name].parse(path, 0, warnings.append, None)), warnings
 
 
 def test_iso_times_keep_their_precision() -> None:
     assert parse_iso("2019-08-14T14:06:44.4956743Z") == (1565791604495674, "100ns")
     assert parse_iso("2026-11-21T23:00:01+01:00")[1] == "s"
     assert parse_iso("2026-11-21T23:00:01")[1] == "s, no zone (UTC read)"
+
+
+def test_times_without_a_zone_are_read_in_the_zone_given(tmp_path: Path) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    utc = parse_iso("2026-11-21T23:00:01.5")[0]
+    # Winter in Paris: UTC+1; summer: UTC+2; a time with its own offset keeps it.
+    assert parse_iso("2026-11-21T23:00:01.5", paris) == (
+        utc - 3600 * 10**6,
+        "100ms, zone Europe/Paris given",
+    )
+    assert parse_iso("2026-07-01T12:00:00", paris)[0] == parse_iso("2026-07-01T10:00:00Z")[0]
+    assert parse_iso("2026-11-21T23:00:01+00:00", paris) == (
+        parse_iso("2026-11-21T23:00:01Z")[0],
+        "s",
+    )
+    log = tmp_path / "auth.log"
+    log.write_text(AUTH_LOG)
+    warnings: list[str] = []
+    rows = list(PARSERS["syslog"].parse(log, 0, warnings.append, paris))
+    assert rows[0]["ts_precision"] == "s, year assumed, zone Europe/Paris given"
+    assert rows[0]["ts_text"] == "Nov 21 22:58:01"  # the text stays as the log wrote it
+    assert rows[0]["ts_us"] == classic_time("Nov 21 22:58:01", file_year(log))[0] - 3600 * 10**6
+    samba = tmp_path / "smbd.log"
+    samba.write_text(SAMBA_LOG)
+    (first, *_) = PARSERS["samba"].parse(samba, 0, warnings.append, paris)
+    assert first["ts_us"] == parse_iso("2026-11-21T22:10:00.1Z")[0]
+    assert first["ts_precision"] == "us, zone Europe/Paris given"
 
 
 def test_samba_log_file_records_take_the_header_time(tmp_path: Path) -> None:
@@ -99,5 +128,5 @@ def test_evtx_resume_skips_stored_records(tmp_path: Path) -> None:
     copy = tmp_path / "a.evtx"
     shutil.copy(ATOMIC, copy)
     everything, _ = _parse("evtx", copy)
-    rest = list(PARSERS["evtx"].parse(copy, 10, lambda _m: None))
+    rest = list(PARSERS["evtx"].parse(copy, 10, lambda _m: None, None))
     assert [r["record_id"] for r in rest] == [r["record_id"] for r in everything[10:]]

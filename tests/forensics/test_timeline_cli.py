@@ -114,6 +114,12 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path, capsys) -> None:  # t
         capsys, "timeline", "ingest", str(tmp_path / "nope"), "--incident", "x", "--db", db
     )
     assert code == 2 and "no such file" in err and "Traceback" not in err
+    (tmp_path / "auth.log").write_text("Nov 21 22:58:01 fs1 sshd[1]: hello\n")
+    code, _, err = _run(
+        capsys, "timeline", "ingest", str(tmp_path / "auth.log"), "--incident", "x", "--db", db,
+        "--tz", "Europe/Nowhere",
+    )  # fmt: skip
+    assert code == 2 and "unknown time zone: 'Europe/Nowhere'" in err and "Traceback" not in err
     code, _, err = _run(capsys, "timeline", "story", "--incident", "unknown", "--db", db)
     assert code == 2 and "no incident 'unknown'" in err
     code, _, err = _run(

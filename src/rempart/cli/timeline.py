@@ -80,6 +80,12 @@ def ingest(
     scans: bool = typer.Option(
         True, "--scans/--no-scans", help="Also take the file times of the incident's scans."
     ),
+    tz: str | None = typer.Option(
+        None,
+        "--tz",
+        help="IANA zone (e.g. Europe/Paris) of the times logs write without one (classic "
+        "syslog, Samba audit); UTC when not given. A log already ingested keeps its reading.",
+    ),
     db: str | None = DB,
     as_json: bool = JSON,
 ) -> None:
@@ -99,6 +105,7 @@ def ingest(
             incident,
             scans=scans,
             progress=(lambda f, n, p: bar(n, None, Path(p).name)) if bar else None,
+            tz=tz,
         )
     if as_json:
         # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs, as keys
@@ -114,7 +121,8 @@ def ingest(
             err.print(f"[yellow]warning:[/] {escape(warning.path)}: {escape(warning.message)}")
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary.by_kind.items())) or "none"
         Console(highlight=False).print(
-            f"{summary.events:,} events read from {summary.files} files ({kinds}); "
+            f"{summary.events:,} events read from {summary.files} files ({kinds}) "
+            f"in {summary.seconds:.1f} s; "
             f"{summary.unchanged} unchanged since last time; "
             f"{len(summary.skipped)} not a log format we read"
         )

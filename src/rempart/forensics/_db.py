@@ -35,48 +35,9 @@ def insert_ignoring(conn: Connection, table: Table, rows: Sequence[dict[str, Any
         rows = [{**row, **{n: sqlite_time(row[n]) for n in dates}} for row in rows]
     if conn.dialect.name == "postgresql":
         # PostgreSQL text cannot hold NUL, which damaged logs do: kept visible, escaped.
-        conn.exec_driver_sql(sql, [tuple(_no_nul(row[n]) for n in names) for row in rows])
+        conn.exec_driver_sql(sql, [tuple(no_nul(row[n]) for n in names) for row in rows])
     else:
         conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
-
-
-def insert_tuples(
-    conn: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """`insert_ignoring` for rows already made tuples (by the parser process)."""
-    if not rows:
-        return
-    for name in names:
-        table.c[name]  # an unknown column fails here, not as SQL
-    marker = _marker(conn)
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join([marker] * len(names))}) ON CONFLICT DO NOTHING"
-    )
-    if conn.dialect.name == "postgresql":
-        rows = [tuple(_no_nul(value) for value in row) for row in rows]
-    conn.exec_driver_sql(sql, rows)
-
-
-def update_sources(
-    conn: Connection, table: Table, sources: dict[int, dict[str, Any]], now: datetime
-) -> None:
-    """Store, for each file of a batch, how far it was read (and its end when finished)."""
-    when: Any = sqlite_time(now) if conn.dialect.name == "sqlite" else now
-    m = _marker(conn)
-    running, finished = [], []
-    for sid, values in sources.items():
-        if "status" in values:
-            done, events, status = values["done"], values["events"], values["status"]
-            finished.append((done, events, when, status, values["size"], values["warnings"], sid))
-        else:
-            running.append((values["done"], values["events"], when, sid))
-    progress = f"UPDATE {table.name} SET done = {m}, events = events + {m}, updated_at = {m}"
-    if running:
-        conn.exec_driver_sql(f"{progress} WHERE id = {m}", running)
-    if finished:
-        end = f"{progress}, status = {m}, size = {m}, warnings = {m} WHERE id = {m}"
-        conn.exec_driver_sql(end, finished)
 
 
 #: while ingesting into SQLite: a page cache (KiB) that holds a 5,000-row batch (~10 MB with
@@ -109,11 +70,7 @@ def bulk_inserts(conn: Connection) -> Iterator[None]:
             conn.exec_driver_sql(f"PRAGMA {name} = {default}")
 
 
-def _marker(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
-def _no_nul(value: Any) -> Any:
+def no_nul(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
         return value.replace("\x00", "\\x00")
     return value

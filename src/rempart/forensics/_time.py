@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 
 _PRECISION = {0: "s", 1: "100ms", 2: "10ms", 3: "ms", 4: "100us", 5: "10us", 6: "us", 7: "100ns"}
@@ -15,10 +15,22 @@ def _seconds(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
 
 
-def parse_iso(text: str) -> tuple[int, str]:
+@lru_cache(maxsize=4096)
+def _local_seconds(text: str, zone: tzinfo) -> int:
+    # A time repeated when clocks go back is read as its first occurrence (fold 0).
+    return int(datetime.fromisoformat(text).replace(tzinfo=zone).timestamp())
+
+
+def zone_given(zone: tzinfo) -> str:
+    """How a precision says that times without a zone were read in `zone` (`--tz`)."""
+    return f"zone {zone} given"
+
+
+def parse_iso(text: str, zone: tzinfo | None = None) -> tuple[int, str]:
     """`2019-08-14T14:06:44.4956743Z` -> (microseconds UTC, precision "100ns").
 
-    A time without a zone is read as UTC and its precision says so.
+    A time without a zone is read in `zone` (the user's `--tz`), else as UTC; its precision
+    says which.
 
     Raises:
         ValueError: not an ISO 8601 time.
@@ -28,20 +40,24 @@ def parse_iso(text: str) -> tuple[int, str]:
         digits = text[20:26]
         if digits.isdigit():
             return _seconds(text[:19] + "+00:00") * 1_000_000 + int(digits), "us"
-    body, zone = text, "+00:00"
+    body, offset = text, "+00:00"
     if body.endswith("Z"):
         body = body[:-1]
     elif len(body) > 6 and body[-6] in "+-" and body[-3] == ":":
-        body, zone = body[:-6], body[-6:]
+        body, offset = body[:-6], body[-6:]
     else:
-        zone = ""
+        offset = ""
     whole, _, frac = body.partition(".")
     if frac and not frac.isdigit():
         raise ValueError(f"not an ISO time: {text!r}")
-    seconds = _seconds(whole.replace(" ", "T") + (zone or "+00:00"))
+    whole = whole.replace(" ", "T")
     micros = int((frac + "000000")[:6]) if frac else 0
     precision = _PRECISION.get(len(frac), "ns")
-    return seconds * 1_000_000 + micros, precision if zone else precision + ", no zone (UTC read)"
+    if offset:
+        return _seconds(whole + offset) * 1_000_000 + micros, precision
+    if zone is not None:
+        return _local_seconds(whole, zone) * 1_000_000 + micros, f"{precision}, {zone_given(zone)}"
+    return _seconds(whole + "+00:00") * 1_000_000 + micros, precision + ", no zone (UTC read)"
 
 
 def iso_from_us(us: int) -> str:

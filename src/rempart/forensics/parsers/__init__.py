@@ -11,6 +11,7 @@ import errno
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,8 +26,9 @@ class Parser:
     name: str
     #: (path, first 4 KiB) -> is this file in my format?
     sniff: Callable[[Path, bytes], bool]
-    #: (path, records to skip (already stored), warn) -> rows, in file order
-    parse: Callable[[Path, int, Warn], Iterator[Row]]
+    #: (path, records to skip (already stored), warn, zone of the times written without one
+    #: (None: UTC)) -> rows, in file order
+    parse: Callable[[Path, int, Warn, tzinfo | None], Iterator[Row]]
 
 
 PARSERS: Registry[Parser] = Registry("log parser")

@@ -6,6 +6,7 @@ import json
 import os
 import struct
 from collections.abc import Iterator
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -159,7 +160,8 @@ def _check_size(handle: BinaryIO, warn: Warn) -> None:
         )
 
 
-def _parse(path: Path, skip: int, warn: Warn) -> Iterator[Row]:
+def _parse(path: Path, skip: int, warn: Warn, _zone: tzinfo | None) -> Iterator[Row]:
+    # Event log times are UTC by format: no zone to assume.
     # The parser reads the open file object: opened read-only, without touching its atime.
     with open_evidence(path) as handle:
         yield from _records(handle, skip, warn)

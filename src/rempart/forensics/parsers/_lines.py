@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from rempart.forensics._time import parse_iso
+from rempart.forensics._time import parse_iso, zone_given
 from rempart.forensics.parsers import Row, open_evidence
 
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -29,8 +29,9 @@ def file_year(path: Path) -> int:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).year
 
 
-def classic_time(text: str, year: int) -> tuple[int, str]:
-    """`Nov  3 20:01:02` -> (microseconds, precision); the year and zone are assumed.
+def classic_time(text: str, year: int, zone: tzinfo | None = None) -> tuple[int, str]:
+    """`Nov  3 20:01:02` -> (microseconds, precision); the year is assumed, the zone too
+    (UTC) unless the user gave it.
 
     Raises:
         ValueError: not a classic syslog time.
@@ -40,6 +41,8 @@ def classic_time(text: str, year: int) -> tuple[int, str]:
         raise ValueError(text)
     month = _MONTHS[found["mon"]]
     iso = f"{year:04d}-{month:02d}-{int(found['day']):02d}T{found['hms']}"
+    if zone is not None:
+        return parse_iso(iso, zone)[0], f"s, year assumed, {zone_given(zone)}"
     us, _ = parse_iso(iso + "Z")
     return us, "s, year and zone assumed (UTC)"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import tzinfo
 from pathlib import Path
 
 from rempart.forensics._time import parse_iso
@@ -64,7 +65,7 @@ def _row(
     return row
 
 
-def _parse(path: Path, skip: int, warn: Warn) -> Iterator[Row]:
+def _parse(path: Path, skip: int, warn: Warn, zone: tzinfo | None) -> Iterator[Row]:
     year = file_year(path)
     ts: tuple[int, str] | None = None
     ts_text = ""
@@ -74,7 +75,7 @@ def _parse(path: Path, skip: int, warn: Warn) -> Iterator[Row]:
         if header:
             ts_text = f"{header['date']} {header['time']}"
             try:
-                ts = parse_iso(f"{header['date'].replace('/', '-')}T{header['time']}")
+                ts = parse_iso(f"{header['date'].replace('/', '-')}T{header['time']}", zone)
             except ValueError:
                 ts = None
             continue
@@ -89,7 +90,9 @@ def _parse(path: Path, skip: int, warn: Warn) -> Iterator[Row]:
         if sys_line and record:
             text = sys_line["ts"]
             try:
-                when = parse_iso(text) if text[0].isdigit() else classic_time(text, year)
+                when = (
+                    parse_iso(text, zone) if text[0].isdigit() else classic_time(text, year, zone)
+                )
             except ValueError:
                 when = None
             yield _row(number, line, record, when, text, sys_line["host"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import tzinfo
 from pathlib import Path
 
 from rempart.forensics._time import parse_iso
@@ -51,7 +52,7 @@ def _enrich(row: Row, prog: str, msg: str) -> None:
     row["src_addr"] = row["src_addr"][:255]
 
 
-def _parse(path: Path, skip: int, warn: Warn) -> Iterator[Row]:
+def _parse(path: Path, skip: int, warn: Warn, zone: tzinfo | None) -> Iterator[Row]:
     year = file_year(path)
     bad = 0
     for number, line in numbered_lines(path, skip):
@@ -64,7 +65,7 @@ def _parse(path: Path, skip: int, warn: Warn) -> Iterator[Row]:
             continue
         text = found["ts"]
         try:
-            when = parse_iso(text) if text[0].isdigit() else classic_time(text, year)
+            when = parse_iso(text, zone) if text[0].isdigit() else classic_time(text, year, zone)
         except ValueError:
             when = None
         row = text_row(number, line, when, text)
