@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from enum import IntEnum
 
@@ -28,7 +29,7 @@ class ExitStatus(IntEnum):
     ERROR = 2  # usage or environment error
 
 
-_state = {"traceback": False}
+_state = {"traceback": False, "exercise_missing": False}
 
 
 def _version(value: bool) -> None:
@@ -48,34 +49,39 @@ def _root(
     _state["traceback"] = traceback
 
 
-#: Commands whose run needs no other command group loaded (the exercise group pulls in
-#: document libraries: a tenth of a second that a scan should not pay).
-_STANDALONE = {"scan"}
+#: The module defining each command: a command loads its own module only (the exercise group
+#: pulls in document libraries, the others their own: a scan or an ingest should not pay for
+#: them); help and unknown commands load them all.
+_GROUPS = ("scan", "guard", "contain", "timeline", "evidence", "serve", "exercise")
 
 
 def _register_commands(argv: list[str] | None = None) -> None:
-    # Imported for their side effect of adding commands to `app`; runs once.
-    if _state.get("registered"):
-        return
-    from rempart.cli import scan  # noqa: F401
-
+    # Imported for their side effect of adding commands to `app`; importing again is a no-op.
     wanted = next((a for a in argv or [] if not a.startswith("-")), None)
-    if wanted in _STANDALONE:
-        return  # the other groups are registered by the next call that needs them
-    _state["registered"] = True
+    for group in (wanted,) if wanted in _GROUPS else _GROUPS:
+        _load(group)
 
-    # Each group keeps its heavy imports (web framework, log parsers...) inside its commands.
-    from rempart.cli import contain, evidence, guard, serve, timeline  # noqa: F401
 
+def _load(group: str | None) -> None:
+    if group == "exercise":
+        _load_exercise()
+    else:
+        importlib.import_module(f"rempart.cli.{group}")
+
+
+def _load_exercise() -> None:
     try:
         from rempart.cli import exercise  # noqa: F401
     except ImportError as exc:  # the exercise extra (document libraries) is not installed
-        _missing_exercise = str(exc)
+        if _state.get("exercise_missing"):
+            return
+        _state["exercise_missing"] = True
+        missing = str(exc)
 
         @app.command("exercise", help="Practice shares and safe attacks (needs rempart[exercise]).")
         def _exercise_missing() -> None:
             raise RempartError(
-                f"the exercise commands need extra libraries ({_missing_exercise})",
+                f"the exercise commands need extra libraries ({missing})",
                 hint="pip install 'rempart[exercise]'",
             )
 
