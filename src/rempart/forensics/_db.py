@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, Table, insert, select
+from sqlalchemy import Connection, DateTime, Engine, Table
 
 from rempart.forensics._errors import TimelineError
-from rempart.store.models import Incident
+from rempart.store.models import find_incident
 
 
 def insert_ignoring(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -85,13 +85,10 @@ def sqlite_time(value: datetime | None) -> str | None:
 def incident_id(engine: Engine, key: str, *, create: bool) -> int:
     """The id of incident `key`; created when new and `create`, else an error."""
     with engine.begin() as conn:
-        found = conn.scalar(select(Incident.id).where(Incident.key == key))
-        if found is not None:
-            return int(found)
-        if not create:
-            raise TimelineError(
-                f"no incident {key!r} in this store",
-                hint="check --incident and --db, or ingest logs first",
-            )
-        conn.execute(insert(Incident).values(key=key, title=key))
-        return int(conn.scalar(select(Incident.id).where(Incident.key == key)) or 0)
+        found = find_incident(conn, key, create=create)
+    if found is None:
+        raise TimelineError(
+            f"no incident {key!r} in this store",
+            hint="check --incident and --db, or ingest logs first",
+        )
+    return found
