@@ -83,8 +83,9 @@ def test_interrupt_then_resume_loses_nothing_and_counts_nothing_twice(
     proc = _start(tree, db)
     _interrupt_midway(proc, db, sig)
     if sig == signal.SIGINT:
-        assert proc.returncode == 130
-        assert "--resume" in proc.stderr.read()
+        err = proc.stderr.read()
+        assert proc.returncode == 130, err
+        assert "--resume" in err
     partial = _stored(db)
     assert 0 < partial < FILES, "interrupt came too late to test anything"
     out = tmp_path / "scan.jsonl"

@@ -19,7 +19,7 @@ import pytest
 from rempart.errors import ScanError
 from rempart.store import open_store
 from rempart.triage import _worker, export, scanner
-from rempart.triage._persist import refuse_inside
+from rempart.triage._outputs import refuse_inside
 
 
 def _scan(tmp_path: Path, root: Path, **opts: object) -> dict[str, dict]:

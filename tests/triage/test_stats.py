@@ -173,3 +173,15 @@ def test_size_text() -> None:
         "1.5 KiB",
         "3 MiB",
     ]
+
+
+@pytest.mark.parametrize("n", [0, 1, 96, 256, 257, 600])
+def test_byte_counts_are_each_rows_histogram_whatever_the_row_count(n: int) -> None:
+    rng = np.random.default_rng(n)
+    rows = rng.integers(0, 256, (n, 40), dtype=np.uint8)
+    rows[:, :3] = 255  # the highest key of each row
+    for view in (rows, rows[:, ::2], np.asfortranarray(rows)):  # strided and column-major too
+        counts = stats.byte_counts(view)
+        assert counts.shape == (n, 256)
+        for i in range(n):
+            assert (counts[i] == np.bincount(view[i], minlength=256)).all()

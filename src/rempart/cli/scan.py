@@ -7,6 +7,7 @@ import sys
 from contextlib import AbstractContextManager, nullcontext
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -23,10 +24,12 @@ from rich.progress import (
 from rempart import settings
 from rempart.cli._app import ExitStatus, app
 from rempart.errors import UsageError
-from rempart.store import open_store
-from rempart.triage import export, scanner
-from rempart.triage._persist import check_output, refuse_inside
+from rempart.triage import scanner
+from rempart.triage._outputs import check_output, refuse_inside
 from rempart.triage.verdicts import Verdict
+
+if TYPE_CHECKING:
+    from rempart.triage.export import ScanSummary
 
 
 class HashMode(StrEnum):
@@ -86,7 +89,8 @@ def scan(
             check_output(out)
     if not 0 < len(incident) <= 120:
         raise UsageError("--incident takes a name of 1 to 120 characters")
-    engine = open_store(url)
+    # Opened by the scan once its workers run: the database libraries load meanwhile.
+    store = scanner.StoreOpener(url)
     options = scanner.ScanOptions(
         workers=workers, hash=hash_mode.value, notes_dir=str(notes_dir) if notes_dir else None
     )
@@ -100,13 +104,16 @@ def scan(
             bar.update(task, completed=files, description=f"scanning: {files:,} files")
 
         run = scanner.scan(
-            engine,
+            store,
             root,
             incident=incident,
             options=options,
             resume=resume,
             progress=tick if show else None,
         )
+    from rempart.triage import export  # loaded with the store, after the fork
+
+    engine = store()
     with _status(err, show, "summarising the scan"):
         summary = export.summarise(engine, run.scan_id)
     if jsonl:
@@ -134,7 +141,7 @@ def scan(
 
 
 def _machine(
-    summary: export.ScanSummary, run: scanner.ScanRun, jsonl: Path | None, html: Path | None
+    summary: ScanSummary, run: scanner.ScanRun, jsonl: Path | None, html: Path | None
 ) -> dict[str, object]:
     window = summary.window
     return {

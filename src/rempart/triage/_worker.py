@@ -238,6 +238,7 @@ def _die_with_parent() -> None:
         os._exit(0)  # the scan died before the line above: nothing will tell us later
 
 
-def run_batch(rel_dir: bytes, names: tuple[bytes, ...]) -> list[Row]:
+def run_batches(jobs: tuple[tuple[bytes, tuple[bytes, ...]], ...]) -> list[list[Row]]:
+    """Several folders' batches in one task: the rows of each, in order."""
     assert _worker is not None, "init_process was not called"
-    return _worker.batch(rel_dir, names)
+    return [_worker.batch(rel_dir, names) for rel_dir, names in jobs]

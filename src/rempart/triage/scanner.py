@@ -11,21 +11,23 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, TypeVar
 
 from rempart.errors import ScanError
-from rempart.triage import _persist, notes, walk
-from rempart.triage._worker import Worker, init_process, run_batch
-from rempart.triage.context import apply_context
+from rempart.triage import notes, walk
+from rempart.triage._sink import Progress, Sink, StoreOpener
+from rempart.triage._worker import Worker, init_process, run_batches
 from rempart.triage.rows import Row
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 
 _T = TypeVar("_T")
 
-Progress = Callable[[int, int], None]  # (files stored so far, bytes)
+__all__ = ["Progress", "ScanOptions", "ScanRun", "StoreOpener", "scan"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class ScanRun:
 
 
 def scan(
-    engine: Engine,
+    store: Engine | Callable[[], Engine],
     root: Path,
     *,
     incident: str = "default",
@@ -57,72 +59,50 @@ def scan(
     resume: bool = False,
     progress: Progress | None = None,
 ) -> ScanRun:
-    """Scan `root` into the store; on Ctrl-C the scan is marked interrupted and can resume."""
+    """Scan `root` into the store; on Ctrl-C the scan is marked interrupted and can resume.
+
+    `store` is an engine, or a function returning one (e.g. `StoreOpener`): a new scan with
+    worker processes then calls it once its workers are busy.
+    """
     options = options or ScanOptions()
     if options.notes_dir:
         notes.load_reference_notes(options.notes_dir)  # a bad folder fails here, before the walk
     root_b = os.fsencode(os.path.abspath(root))
     root_fd = walk.open_root(root_b)
     try:
-        inc = _persist.incident_id(engine, incident)
-        if resume:
-            scan_id = _persist.resumable(engine, inc, root_b)
-            _persist.set_status(engine, scan_id, "running")
-        else:
-            scan_id = _persist.start_scan(engine, inc, root_b, asdict(options))
-        skip = _persist.done_dirs(engine, scan_id) if resume else set()
-        before = _persist.count_files(engine, scan_id)
-        writer = _persist.Writer(engine, scan_id)
-        sink = _Sink(writer, progress)
+        sink = Sink(store, incident, root_b, options, progress)
+        later = callable(store) and not resume and options.processes > 1
+        skip = set() if later else sink.open(resume)
         try:
             listings = _todo(walk.walk(root_fd, batch=options.batch), skip, sink)
             if options.processes == 1:
                 _run_inline(root_b, options, listings, sink)
             else:
                 _run_pool(root_b, options, listings, sink)
-            writer.flush()
+            sink.flush()
         except KeyboardInterrupt:
-            writer.flush()
-            _persist.set_status(engine, scan_id, "interrupted")
-            return ScanRun(scan_id, "interrupted", _persist.count_files(engine, scan_id) - before)
+            sink.flush()
+            sink.set_status("interrupted")
+            return ScanRun(sink.scan_id, "interrupted", sink.stored())
         except BrokenProcessPool:
-            writer.flush()
-            _persist.set_status(engine, scan_id, "interrupted")
+            sink.flush()
+            sink.set_status("interrupted")
             raise ScanError(
                 "a worker process died (killed, or out of memory?); what it had not finished "
                 "is not stored",
                 hint="run the same command with --resume to carry on",
             ) from None
-        apply_context(engine, scan_id)
-        _persist.set_status(engine, scan_id, "done")
-        return ScanRun(scan_id, "done", _persist.count_files(engine, scan_id) - before)
+        # Loaded here, not at the top: the database libraries load once the workers run.
+        from rempart.triage.context import apply_context  # noqa: PLC0415
+
+        apply_context(sink.engine, sink.scan_id)
+        sink.set_status("done")
+        return ScanRun(sink.scan_id, "done", sink.stored())
     finally:
         os.close(root_fd)
 
 
-class _Sink:
-    """Where results go: the store's writer, and the count shown as progress."""
-
-    def __init__(self, writer: _persist.Writer, progress: Progress | None) -> None:
-        self.writer = writer
-        self.files = 0
-        self.bytes = 0
-        self.progress = progress
-
-    def add(self, rows: list[Row]) -> None:
-        self.writer.add(rows)
-        self.files += len(rows)
-        self.bytes += sum(r.size for r in rows)
-        if self.progress:
-            self.progress(self.files, self.bytes)
-
-    def dir_done(self, rel: bytes) -> None:
-        self.writer.dir_done(rel)
-
-
-def _todo(
-    listings: Iterator[walk.Listing], skip: set[bytes], sink: _Sink
-) -> Iterator[walk.Listing]:
+def _todo(listings: Iterator[walk.Listing], skip: set[bytes], sink: Sink) -> Iterator[walk.Listing]:
     """Store what needs no reading (symlinks, FIFOs...) and pass on the files to classify."""
     for listing in listings:
         if listing.rel in skip:
@@ -140,7 +120,7 @@ def _run_inline(
     root: bytes,
     options: ScanOptions,
     listings: Iterator[walk.Listing],
-    sink: _Sink,
+    sink: Sink,
 ) -> None:
     worker = Worker(root, options.hash, options.hash_max, options.notes_dir)
     try:
@@ -156,63 +136,108 @@ def _run_pool(
     root: bytes,
     options: ScanOptions,
     listings: Iterator[walk.Listing],
-    sink: _Sink,
+    sink: Sink,
 ) -> None:
-    # Batches of one directory may finish out of order: a directory is done when its last
-    # listing and every earlier one are stored.
-    pending: dict[bytes, int] = {}
-    last_seen: set[bytes] = set()
-    inflight: dict[Future[list[Row]], walk.Listing] = {}
     limit = options.processes * 4
+    # Until the store is open (see `scan`), files are queued by the thousand, not by the
+    # handful: enough work for the workers while this process loads the database libraries
+    # and opens the store.
+    first = options.processes * 1024
+    queued = 0
     # Fork where we can: workers start in milliseconds with everything imported, instead of
     # importing numpy and the validators again. Children never touch the parent's store
     # connections, and no thread runs yet (the CLI starts its progress bar on the first
     # result). Elsewhere, spawn.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx = multiprocessing.get_context(method)
     pool = ProcessPoolExecutor(
         options.processes,
-        mp_context=ctx,
+        mp_context=multiprocessing.get_context(method),
         initializer=init_process,
         initargs=(root, options.hash, options.hash_max, options.notes_dir),
     )
-
-    def collect(futures: set[Future[list[Row]]]) -> None:
-        for fut in futures:
-            listing = inflight.pop(fut)
-            sink.add(fut.result())
-            pending[listing.rel] -= 1
-            if pending[listing.rel] == 0 and listing.rel in last_seen:
-                del pending[listing.rel]
-                last_seen.discard(listing.rel)
-                sink.dir_done(listing.rel)
-
+    tasks = _Tasks(pool, sink, options.batch)
     try:
         # With fork, the first task forks every worker at once: do it now, before the walk
         # reports any progress (the progress bar's thread must not exist when we fork).
         for warm in _settle(pool, {pool.submit(int)}):
             warm.result()  # raises BrokenProcessPool if a worker died while starting
         for listing in listings:
-            if not listing.files:
-                if listing.last and not pending.get(listing.rel):
-                    pending.pop(listing.rel, None)
-                    sink.dir_done(listing.rel)
-                elif listing.last:
-                    last_seen.add(listing.rel)
+            if not tasks.add(listing):
                 continue
-            pending[listing.rel] = pending.get(listing.rel, 0) + 1
-            if listing.last:
-                last_seen.add(listing.rel)
-            inflight[pool.submit(run_batch, listing.rel, listing.files)] = listing
-            if len(inflight) >= limit:
-                collect(_settle(pool, set(inflight)))
-        while inflight:
-            collect(_settle(pool, set(inflight)))
+            if not sink.opened:
+                queued += options.batch
+                if queued < first:
+                    continue
+                sink.open()
+            if len(tasks.inflight) >= limit:
+                tasks.collect()
+        tasks.send()
+        if not sink.opened:
+            sink.open()
+        while tasks.inflight:
+            tasks.collect()
     except BrokenProcessPool:
         _abandon(pool)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Tasks:
+    """Listings sent to the pool in groups, and their results stored as they come back.
+
+    A group holds at least `batch` files: most folders hold a dozen files, and one task per
+    folder left the workers waiting for their next task a tenth of the time. Batches of one
+    folder may finish out of order: a folder is done when its last listing and every
+    earlier one are stored.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor, sink: Sink, batch: int) -> None:
+        self.pool = pool
+        self.sink = sink
+        self.batch = batch
+        self.pending: dict[bytes, int] = {}
+        self.last_seen: set[bytes] = set()
+        self.inflight: dict[Future[list[list[Row]]], list[walk.Listing]] = {}
+        self.group: list[walk.Listing] = []
+        self.grouped = 0
+
+    def add(self, listing: walk.Listing) -> bool:
+        """Take one listing; True when a group was sent to the pool."""
+        rel = listing.rel
+        if not listing.files:
+            if listing.last and not self.pending.get(rel):
+                self.pending.pop(rel, None)
+                self.sink.dir_done(rel)
+            elif listing.last:
+                self.last_seen.add(rel)
+            return False
+        self.pending[rel] = self.pending.get(rel, 0) + 1
+        if listing.last:
+            self.last_seen.add(rel)
+        self.group.append(listing)
+        self.grouped += len(listing.files)
+        if self.grouped < self.batch:
+            return False
+        self.send()
+        return True
+
+    def send(self) -> None:
+        if self.group:
+            jobs = tuple((listing.rel, listing.files) for listing in self.group)
+            self.inflight[self.pool.submit(run_batches, jobs)] = self.group
+        self.group, self.grouped = [], 0
+
+    def collect(self) -> None:
+        """Store the results of the tasks done (waiting for one at least)."""
+        for fut in _settle(self.pool, set(self.inflight)):
+            for listing, rows in zip(self.inflight.pop(fut), fut.result(), strict=True):
+                self.sink.add(rows)
+                self.pending[listing.rel] -= 1
+                if self.pending[listing.rel] == 0 and listing.rel in self.last_seen:
+                    del self.pending[listing.rel]
+                    self.last_seen.discard(listing.rel)
+                    self.sink.dir_done(listing.rel)
 
 
 def _settle(pool: ProcessPoolExecutor, futures: set[Future[_T]]) -> set[Future[_T]]:

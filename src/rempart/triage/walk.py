@@ -114,8 +114,8 @@ def _walk_stack(
     while stack:
         rel, fd, pending = stack[-1]
         if not pending:
+            stack.pop()  # first: a Ctrl-C between the two must not leave it to close twice
             os.close(fd)
-            stack.pop()
             continue
         name = pending.pop()
         child_rel = join(rel, name)
