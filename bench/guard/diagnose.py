@@ -39,7 +39,7 @@ STOPS: list[dict[str, Any]] = []
 
 
 def instrument(g: gengine.Guard) -> None:
-    one, update = g._one, g._update_baseline
+    one, update = g._one, g.baseline.apply
 
     def timed_one(ev: Event) -> None:
         t0 = time.monotonic()
@@ -66,7 +66,7 @@ def instrument(g: gengine.Guard) -> None:
         return out
 
     g._one = timed_one  # type: ignore[method-assign]
-    g._update_baseline = timed_update  # type: ignore[method-assign]
+    g.baseline.apply = timed_update  # type: ignore[method-assign]
     freeze = _procs.freeze_tree
 
     def watched_freeze(pid: int, **kw: Any) -> list[int]:

@@ -45,7 +45,8 @@ def lost(share: Path) -> int:
     return n
 
 
-#: --no-tripwire: the guard without the decoy freeze, for a before/after in one session
+#: --no-tripwire / --no-reads: the guard without the decoy freeze / without watching reads,
+#: for a before/after in one session
 TRIPWIRE = {"on": True}
 
 
@@ -53,6 +54,8 @@ def start_guard(root: Path, db: Path, respond: list[str]) -> subprocess.Popen[st
     cmd = [BIN, "guard", str(root), "--db", str(db)]
     if not TRIPWIRE["on"]:
         cmd.append("--no-tripwire")
+    if not TRIPWIRE.get("reads", True):
+        cmd.append("--no-reads")
     for r in respond:
         cmd += ["--respond", r]
     # its output goes to a file: a pipe nobody drains would block the guard once full
@@ -121,13 +124,14 @@ def attacks(
         (datetime.fromisoformat(r) - datetime.fromisoformat(a)).total_seconds() * 1000
         for a, r in rows
     ]
-    return [{"results": results, "latency_ms": lat, "guard": out[-2000:]}]
+    rates = max_rates(con, top=3)
+    return [{"results": results, "latency_ms": lat, "guard": out[-2000:], "rates": rates}]
 
 
 def benign(base: Path, work: Path) -> list[dict[str, object]]:
     share = work / "benign"
     shutil.copytree(base, share, symlinks=True)
-    db = work.parent / "benign.db"
+    db = work / "benign.db"  # a fresh store per run (was beside the temporary folder)
     # stop-process on: the tripwire is live, so a freeze of a benign workload would show
     guard = start_guard(share, db, ["stop-process"])
     out = []
@@ -153,8 +157,47 @@ def benign(base: Path, work: Path) -> list[dict[str, object]]:
     finally:
         text = stop_guard(guard)
     alarms = con.execute("SELECT actor_key, reasons FROM guard_alarms").fetchall()
+    # the margin: the benign actors closest to the threshold, and what gave them points
+    top = con.execute(
+        "SELECT actor_key, round(sum(points), 2), count(*) FROM guard_events "
+        "WHERE points > 0 GROUP BY actor_key ORDER BY 2 DESC LIMIT 8"
+    ).fetchall()
+    why = con.execute(
+        "SELECT reasons, count(*) FROM guard_events WHERE points > 0 "
+        "GROUP BY substr(reasons, 1, 30) ORDER BY 2 DESC LIMIT 10"
+    ).fetchall()
+    rates = max_rates(con)
     trips = [line for line in text.splitlines() if line.startswith("tripwire")]
-    return [{"workloads": out, "alarms": alarms, "tripwire": trips, "guard": text[-500:]}]
+    return [
+        {
+            "workloads": out,
+            "alarms": alarms,
+            "tripwire": trips,
+            "guard": text[-500:],
+            "top": top,
+            "why": why,
+            "rates": rates,
+        }
+    ]
+
+
+def max_rates(con: sqlite3.Connection, top: int = 5) -> list[tuple[str, int]]:
+    """The actors with the most writes+renames+deletes within one second (upper bound of what
+    the `rate` indicator counts: it counts only files that existed), most first."""
+    rows = con.execute(
+        "SELECT actor_key, at FROM guard_events WHERE op IN ('write', 'rename', 'delete') "
+        "ORDER BY actor_key, at"
+    ).fetchall()
+    best: dict[str, int] = {}
+    times: list[float] = []
+    for k, (actor, at) in enumerate(rows):
+        if k == 0 or rows[k - 1][0] != actor:
+            times, lo = [], 0
+        times.append(datetime.fromisoformat(at).timestamp())
+        while times[-1] - times[lo] > 1.0:
+            lo += 1
+        best[actor] = max(best.get(actor, 0), len(times) - lo)
+    return sorted(best.items(), key=lambda kv: -kv[1])[:top]
 
 
 def _cpu(pid: int) -> float:
@@ -178,8 +221,12 @@ def main() -> None:
     ap.add_argument(
         "--no-tripwire", action="store_true", help="Guard without the decoy freeze (before/after)."
     )
+    ap.add_argument(
+        "--no-reads", action="store_true", help="Guard without watching reads (before/after)."
+    )
     args = ap.parse_args()
     TRIPWIRE["on"] = not args.no_tripwire
+    TRIPWIRE["reads"] = not args.no_reads
     tmp = Path(tempfile.mkdtemp(prefix="rg-bench-"))
     try:
         base = tmp / "base"
@@ -237,6 +284,7 @@ def report_attacks(a: dict[str, object]) -> None:
             f"detection-to-response latency: n={len(lat)}, median {statistics.median(lat):.1f} ms, "
             f"p95 {p95:.1f} ms, max {lat[-1]:.1f} ms"
         )
+    print("most changes within 1 s by an attacker:", a["rates"])
     sys.stdout.flush()
 
 
@@ -247,6 +295,9 @@ def report_benign(b: dict[str, object]) -> None:
         print(f"| {w['kind']} | <=200 | {w['alarms']} | {w['guard_cpu_s']} | {w['workload_s']} |")
     print("benign alarms:", b["alarms"])
     print("tripwire lines:", b["tripwire"])
+    print("benign actors with the most points (actor, points, events):", b["top"])
+    print("their reasons (first reasons of an event, events):", b["why"])
+    print("most changes (write/rename/delete) within 1 s, per actor:", b["rates"])
 
 
 if __name__ == "__main__":

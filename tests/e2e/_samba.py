@@ -105,7 +105,14 @@ class SambaServer:
     where clients run (`client_run`); `global_conf` adds [global] lines (e.g. `debug pid = yes`).
     """
 
-    def __init__(self, base: Path, prefix: str | None = None, global_conf: str = "") -> None:
+    def __init__(
+        self,
+        base: Path,
+        prefix: str | None = None,
+        global_conf: str = "",
+        share_conf: str = "",
+        smbd_prefix: tuple[str, ...] = (),
+    ) -> None:
         tag = secrets.token_hex(3)
         self.base = base
         self.netns = f"{prefix}-srv-{tag}" if prefix else f"rmp-smb-{tag}"
@@ -115,6 +122,10 @@ class SambaServer:
         self.host = f"10.213.{subnet}.1" if prefix else HOST
         self.client_address = f"10.213.{subnet}.2" if prefix else HOST
         self.global_conf = global_conf
+        #: lines added at the end of [share] (they override the defaults above them)
+        self.share_conf = share_conf
+        #: a command smbd runs under, inside the namespace (e.g. `sh -c SCRIPT sh`)
+        self.smbd_prefix = smbd_prefix
         self.user = f"rmpsmb{tag}"
         self.password = PASSWORD
         self.share_dir = base / "share"
@@ -147,7 +158,7 @@ class SambaServer:
         smbd = ["smbd", "--foreground", "--no-process-group", "-s", str(self.conf)]
         with open(self.base / "log" / "smbd.stdout", "wb") as out:
             self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.netns, *smbd],
+                ["ip", "netns", "exec", self.netns, *self.smbd_prefix, *smbd],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -364,12 +375,17 @@ class SambaServer:
   full_audit:failure = none
   full_audit:prefix = %I|%u|%m|%S
   full_audit:syslog = false
-"""
+{self.share_conf}"""
 
 
 @contextlib.contextmanager
 def samba_server(
-    *, fuse: bool = True, prefix: str | None = None, global_conf: str = ""
+    *,
+    fuse: bool = True,
+    prefix: str | None = None,
+    global_conf: str = "",
+    share_conf: str = "",
+    smbd_prefix: tuple[str, ...] = (),
 ) -> Iterator[SambaServer]:
     """Start a private smbd (pytest.skip when this machine cannot); always cleaned up.
 
@@ -378,7 +394,8 @@ def samba_server(
     why = missing_requirements(fuse=fuse)
     if why:
         pytest.skip(why)
-    srv = SambaServer(Path(tempfile.mkdtemp(prefix="rempart-smb-")), prefix, global_conf)
+    base = Path(tempfile.mkdtemp(prefix="rempart-smb-"))
+    srv = SambaServer(base, prefix, global_conf, share_conf, smbd_prefix)
     try:
         srv.start()
         yield srv

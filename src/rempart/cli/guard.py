@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from rempart import settings
 from rempart.cli._app import ExitStatus, app
@@ -23,7 +25,40 @@ if TYPE_CHECKING:
     from rempart.guard.engine import Dispatcher
 
 
-@app.command("guard")
+#: what `--respond` means without a name (the responders `default` stands for)
+RESPOND_ALONE = "default"
+
+
+def respond_alone(args: list[str]) -> list[str]:
+    """Give a bare `--respond` its value: `default`, the common case without a config file.
+
+    Click (and Typer) options with values always take the next argument, so the command line
+    is completed before it is parsed: `--respond` at the end, or followed by another option,
+    or by something that can only be the PATH (it has a `/`, or names a folder) is
+    `--respond default`. `--respond record`, `--respond=record`, `--respond record --respond
+    alert` are left alone, and `--respond recrod` still fails as an unknown responder.
+    """
+    out: list[str] = []
+    for k, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--":
+            out.extend(args[k + 1 :])
+            break
+        if arg != "--respond":
+            continue
+        nxt = args[k + 1] if k + 1 < len(args) else None
+        if nxt is None or nxt.startswith("-") or "/" in nxt or os.path.isdir(nxt):
+            out.append(RESPOND_ALONE)
+    return out
+
+
+class _RespondCommand(TyperCommand):
+    # the context's class is Typer's own copy of Click's (private): any context goes
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, respond_alone(args))
+
+
+@app.command("guard", cls=_RespondCommand)
 def guard(
     target: str = typer.Argument(
         ..., help="Folder to watch, or `status` to show the runs (a folder named status: ./status)."
@@ -33,11 +68,18 @@ def guard(
         [],
         "--respond",
         help="Responder to run on an alarm (repeatable): record, stop-process, block-client, "
-        "close-session, hook, alert.",
+        "close-session, hook, alert; `default` (also `--respond` alone): stop-process, "
+        "block-client, close-session, record, alert.",
     ),
     incident: str | None = typer.Option(None, "--incident", help="Incident to record under."),
     samba_log: Path | None = typer.Option(
         None, "--samba-log", help="smbd's log file with vfs_full_audit lines (SMB clients)."
+    ),
+    samba_syslog: Path | None = typer.Option(
+        None,
+        "--samba-syslog",
+        help="Unix socket to bind and receive smbd's vfs_full_audit records on, sent with "
+        "syslog (full_audit:syslog = true; give it to smbd as /dev/log).",
     ),
     source: str | None = typer.Option(
         None, "--source", help="Force a file source: fanotify (default) or inotify."
@@ -48,6 +90,12 @@ def guard(
         False,
         "--no-tripwire",
         help="With stop-process: do not freeze a local process at a decoy before it is judged.",
+    ),
+    no_reads: bool = typer.Option(
+        False,
+        "--no-reads",
+        help="fanotify: do not watch reads (one event per file read; only the "
+        "many-types-read indicator uses them).",
     ),
     as_json: bool = typer.Option(False, "--json", help="status: print JSON."),
     db: str | None = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env),
@@ -78,13 +126,24 @@ def guard(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     sources = [source] if source else None
     options = GuardOptions(
-        root, samba_log, incident, sources, place_decoys=not no_decoys, tripwire=not no_tripwire
+        root,
+        samba_log,
+        incident,
+        sources,
+        place_decoys=not no_decoys,
+        tripwire=not no_tripwire,
+        samba_syslog=samba_syslog,
+        reads=not no_reads,
     )
     dispatcher = _dispatcher(config, respond, url, incident, dry_run, err)
+    names = getattr(dispatcher, "names", None)
 
     def ready(line: str) -> None:
-        out.print(escape(line))
+        out.print(escape(line))  # first: scripts wait for a first line starting `watching`
         sys.stdout.flush()
+        if names is not None:  # said once: which responders act is never a guess
+            dry = " (dry run)" if dry_run else ""
+            err.print(f"responders: {', '.join(names) or 'none'}{dry}")
 
     hooks = Hooks(
         ready=ready,

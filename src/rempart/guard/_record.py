@@ -44,6 +44,7 @@ class Recorder:
         self._run(sources=", ".join(sources), blind_spots=blind_spots, baseline_files=baseline)
 
     def event(self, row: dict[str, Any]) -> None:
+        row.setdefault("at", utcnow())  # every row of a batch needs the same keys
         self._rows.append(row)
         self.events += 1
 

@@ -31,6 +31,8 @@ class Actor:
     user: str | None = None
     #: the smbd process serving this client (closing it closes the client's session)
     smbd_pid: int | None = None
+    #: a user: every client address the account was seen on recently (block-client)
+    addresses: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

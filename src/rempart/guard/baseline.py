@@ -13,7 +13,8 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
-from rempart.guard.content import Content, read_path
+from rempart.guard.content import Content, read_fd, read_path
+from rempart.guard.events import Event, Op
 
 DEFAULT_LIMIT = 200_000
 
@@ -58,6 +59,35 @@ class Baseline:
 
     def forget(self, path: str) -> Content | None:
         return self._files.pop(path, None)
+
+    def apply(self, ev: Event) -> tuple[Content | None, Content | None]:
+        """Keep the baseline current with one operation; returns the file's content before
+        (as the baseline knew it) and after (read now, for writes and unknown renames)."""
+        if ev.op is Op.WRITE:
+            before = self.get(ev.path)
+            if ev.fd is not None:
+                try:
+                    after: Content | None = read_fd(ev.fd, os.path.basename(ev.path))
+                except OSError:
+                    after = None
+            else:
+                after = read_path(ev.path)
+            if after is not None:
+                self.put(ev.path, after)
+            return before, after
+        if ev.op is Op.RENAME and ev.path2:
+            moved = self.move(ev.path, ev.path2)
+            if moved is not None:
+                return moved, None
+            # The source was never seen written (or its write is read after the rename, the
+            # fd then naming the new path): judge what now sits at the new name.
+            now = read_path(ev.path2)
+            if now is not None:
+                self.put(ev.path2, now)
+            return None, now
+        if ev.op is Op.DELETE:
+            return self.forget(ev.path), None
+        return None, None
 
     def __len__(self) -> int:
         return len(self._files)

@@ -70,6 +70,10 @@ class Correlator:
     def client_of_pid(self, pid: int) -> Client | None:
         return self._by_pid.get(pid)
 
+    def pids_of(self, client: Client) -> list[int]:
+        """The smbd processes known to serve `client`."""
+        return [pid for pid, c in self._by_pid.items() if c == client]
+
     def client_of_paths(self, paths: list[str]) -> Client | None:
         for path in paths:
             seen = self._audit.get(path)

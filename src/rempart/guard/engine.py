@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -23,17 +24,15 @@ from rempart.guard import decoys
 from rempart.guard._errors import GuardError, SourceUnavailable
 from rempart.guard._record import Recorder
 from rempart.guard.alarm import Actor, ActorKind, Alarm, Response
+from rempart.guard.attribution import Attribution
 from rempart.guard.baseline import Baseline
-from rempart.guard.content import Content, read_fd, read_path
-from rempart.guard.correlate import Client, Correlator, command_of
+from rempart.guard.correlate import Client, Correlator
 from rempart.guard.events import Event, EventQueue, Op
-from rempart.guard.indicators import stem
 from rempart.guard.scoring import ActorState, Scorer
-from rempart.guard.sources import SOURCES, Source, SourceOptions
+from rempart.guard.sources import AUDIT_SOURCES, SOURCES, Source, SourceOptions
 from rempart.guard.tripwire import Frozen, Tripwire, decoy_of
+from rempart.guard.users import Users
 
-#: how long an alarm on an smbd process waits for the audit log to name its client
-_NAME_WAIT = 1.5
 #: events taken at once: a fast attacker's whole backlog, for `_urgent_first` to reorder
 _BATCH = 4096
 
@@ -49,12 +48,16 @@ class GuardOptions:
     root: Path
     samba_log: Path | None = None
     incident: str | None = None
-    #: None: fanotify, else inotify; plus samba-audit when a log is given
+    #: None: fanotify, else inotify; plus samba-audit / samba-syslog when a log / socket is given
     sources: list[str] | None = None
     queue_bound: int = 20_000
     place_decoys: bool = True
     #: freeze a local process at a decoy before judging it (needs stop-process, not dry)
     tripwire: bool = True
+    #: a socket to bind for smbd's audit records sent with syslog(3)
+    samba_syslog: Path | None = None
+    #: fanotify also reports files closed after reading (for the type-funnel indicator)
+    reads: bool = True
 
 
 @dataclass
@@ -93,6 +96,8 @@ class Guard:
         self.baseline = Baseline(self.root)
         self.scorer = Scorer(self.root)
         self.corr = Correlator()
+        self.users = Users(self.root)
+        self.who = Attribution(self.root, self.corr, self.scorer, self.users)
         self.recorder = Recorder(engine, self.root, options.incident)
         self.sources: list[Source] = []
         self.decoys: list[str] = []
@@ -109,20 +114,24 @@ class Guard:
 
     # -- start and stop ---------------------------------------------------
     def _start_sources(self) -> None:
-        opts = SourceOptions(Path(self.root), self.options.samba_log)
-        wanted = self.options.sources or ["fanotify"]
+        o = self.options
+        opts = SourceOptions(Path(self.root), o.samba_log, o.samba_syslog, reads=o.reads)
+        wanted = list(self.options.sources or ["fanotify"])
+        for name, given in (("samba-audit", opts.samba_log), ("samba-syslog", opts.samba_syslog)):
+            if given is not None and name not in wanted:
+                wanted.append(name)
         for name in wanted:
             try:
-                self.sources.append(SOURCES[name](opts, self.queue))
+                src = SOURCES[name](opts, self.queue)
             except SourceUnavailable as exc:
                 if name != "fanotify" or self.options.sources:
                     raise
                 self.hooks.note(f"fanotify unavailable ({exc}): falling back to inotify")
-                self.sources.append(SOURCES["inotify"](opts, self.queue))
-        if self.options.samba_log is not None and "samba-audit" not in wanted:
-            self.sources.append(SOURCES["samba-audit"](opts, self.queue))
-        for src in self.sources:
+                src = SOURCES["inotify"](opts, self.queue)
+            # started at once: a later source that cannot start leaves only started ones
+            # for `run` to stop
             src.start()
+            self.sources.append(src)
 
     def run(self) -> Summary:
         """Watch until `stop()` (or SIGTERM through the caller); returns what happened."""
@@ -136,6 +145,8 @@ class Guard:
                 if self.tripwire is not None:
                     self.tripwire.decoys = self._decoy_set
             n = self.baseline.build(skip=lambda p: _hidden(p, self.root))
+            for src in self.sources:  # what a source starts only once the share was read
+                getattr(src, "after_baseline", lambda: None)()
             names = [s.name for s in self.sources]
             blind = "; ".join(f"{s.name}: {s.blind_spots}" for s in self.sources if s.blind_spots)
             self.recorder.started(names, blind, n)
@@ -190,9 +201,10 @@ class Guard:
         inside = self.root + "/"
         if not ev.path.startswith(inside) and not (ev.path2 or "").startswith(inside):
             return
-        if ev.source == "samba-audit":
+        if ev.source in AUDIT_SOURCES:
             client = Client(ev.address or "?", ev.user)
             self.corr.audit(ev.path, client, ev.smbd_pid)
+            self.users.seen(ev.user, ev.address)
             if ev.op is Op.WRITE:  # content comes from fanotify/inotify; this only names
                 return
             actor = Actor(
@@ -202,19 +214,20 @@ class Guard:
             smbd = ev.pid is not None and self.corr.smbd(ev.pid)
             if smbd and ev.op is Op.WRITE and ev.pid is not None:
                 self.corr.write(ev.path, ev.pid)
-            elif smbd and self._audited():
+            elif smbd and self._audited() and ev.op is not Op.READ:
                 return  # the audit log reports smbd's renames and deletes, with the client
             actor = self.corr.actor(ev.pid, [ev.path]) or Actor(ActorKind.PROCESS, pid=ev.pid)
-        before, after = self._update_baseline(ev)
+        if ev.op is Op.READ:  # cheap: no content read, nothing recorded
+            self.scorer.read(self.scorer.state(actor), ev, self.baseline.get(ev.path))
+            return
+        before, after = self.baseline.apply(ev)
         state = self.scorer.state(actor)
         rel = os.path.relpath(ev.path2 if ev.op is Op.RENAME and ev.path2 else ev.path, self.root)
         hits = self.scorer.observe(state, ev, rel, before, after, self._decoy(ev))
-        if ev.op in (Op.WRITE, Op.CREATE):
-            state.history.folders.add(os.path.dirname(ev.path))
-            if before is None:
-                state.history.created[stem(ev.path)] = ev.path
         self.recorder.event(
             {
+                # when the source saw it (not when it was analysed): rates are measured on it
+                "at": _wall(ev.at),
                 "source": ev.source,
                 "op": ev.op.value,
                 "path": os.path.relpath(ev.path, self.root),
@@ -232,6 +245,8 @@ class Guard:
             state.due_since = time.monotonic()
             self._due.append(state)
             self._raise_due()
+        if hits and (alarm := self.who.account_alarm(actor, state, self.options.incident)):
+            self._raise(alarm)
 
     def _urgent_first(self, batch: list[Event]) -> list[Event]:
         """Events touching a decoy first (decisive, known by path alone), then arrival order:
@@ -258,70 +273,38 @@ class Guard:
             self.recorder.event(f.row(self.root))
 
     def _audited(self) -> bool:
-        return any(s.name == "samba-audit" for s in self.sources)
-
-    def _update_baseline(self, ev: Event) -> tuple[Content | None, Content | None]:
-        if ev.op is Op.WRITE:
-            before = self.baseline.get(ev.path)
-            if ev.fd is not None:
-                try:
-                    after: Content | None = read_fd(ev.fd, os.path.basename(ev.path))
-                except OSError:
-                    after = None
-            else:
-                after = read_path(ev.path)
-            if after is not None:
-                self.baseline.put(ev.path, after)
-            return before, after
-        if ev.op is Op.RENAME and ev.path2:
-            moved = self.baseline.move(ev.path, ev.path2)
-            if moved is not None:
-                return moved, None
-            # The source was never seen written (or its write is read after the rename, the
-            # fd then naming the new path): judge what now sits at the new name.
-            now = read_path(ev.path2)
-            if now is not None:
-                self.baseline.put(ev.path2, now)
-            return None, now
-        if ev.op is Op.DELETE:
-            return self.baseline.forget(ev.path), None
-        return None, None
+        return any(s.name in AUDIT_SOURCES for s in self.sources)
 
     def _raise_due(self) -> None:
         """Alarm the actors past the threshold, once the SMB ones are named (or waited for)."""
         keep = []
         for state in self._due:
-            actor = self._name(state)
+            actor = self.who.name(state, audited=self._audited())
             if actor is None:
                 keep.append(state)
                 continue
-            alarm = self.scorer.alarm(state, actor, self.options.incident)
-            alarm = _with_run(alarm, self.recorder.run_id)
-            self.recorder.alarm(alarm)
-            self.summary.alarms.append(alarm)
-            self.hooks.alarm(alarm)
-            for response in self.dispatcher.handle(alarm):
-                self.hooks.response(response)
+            self._raise(self.scorer.alarm(state, actor, self.options.incident))
         self._due = keep
 
-    def _name(self, state: ActorState) -> Actor | None:
-        a = state.actor
-        if a.kind is not ActorKind.PROCESS:
-            return a
-        paths = [os.path.join(self.root, p) for p in state.paths]
-        client = self.corr.actor(a.pid, paths)
-        if client is not None:
-            return client
-        waited = time.monotonic() - (state.due_since or 0.0)
-        if a.pid is not None and self.corr.smbd(a.pid) and self._audited() and waited < _NAME_WAIT:
-            return None
-        return Actor(ActorKind.PROCESS, pid=a.pid, command=command_of(a.pid) if a.pid else None)
+    def _raise(self, alarm: Alarm) -> None:
+        alarm = _with_run(alarm, self.recorder.run_id)
+        self.recorder.alarm(alarm)
+        self.summary.alarms.append(alarm)
+        self.hooks.alarm(alarm)
+        for response in self.dispatcher.handle(alarm):
+            self.hooks.response(response)
 
 
 def _hidden(path: str, root: str) -> bool:
     """The exercise's state folder and the like: dot-folders at any depth are not watched."""
     rel = os.path.relpath(path, root)
     return any(part.startswith(".rempart") for part in rel.split(os.sep))
+
+
+def _wall(at: float) -> datetime:
+    """A `time.monotonic()` of the recent past as a wall-clock time."""
+    now = time.monotonic()
+    return datetime.now(UTC) - timedelta(seconds=max(0.0, now - at) if at else 0.0)
 
 
 def _with_run(alarm: Alarm, run_id: int) -> Alarm:

@@ -17,6 +17,9 @@ class Op(StrEnum):
     CREATE = "create"
     DELETE = "delete"
     RENAME = "rename"  # path -> path2
+    #: a file closed without writing (fanotify FAN_CLOSE_NOWRITE, Samba's open for reading):
+    #: only its format counts (`behaviour`), nothing is read or recorded
+    READ = "read"
 
 
 @dataclass(frozen=True)

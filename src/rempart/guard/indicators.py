@@ -10,6 +10,7 @@ valid formats, which no content indicator counts.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,11 +22,30 @@ from rempart.triage.verdicts import DAMAGED, Verdict
 
 @dataclass
 class History:
-    """What one actor did recently, as indicators need it (bounded by the scorer)."""
+    """What one actor did recently, as indicators need it (bounded: see `behaviour`)."""
 
     created: dict[str, str] = field(default_factory=dict)  # stem -> path written
     folders: set[str] = field(default_factory=set)
     breadth_counted: bool = False
+    #: formats of the files the actor read or replaced -> how many (`behaviour.note_flow`)
+    consumed: dict[str, int] = field(default_factory=dict)
+    #: recently read files, as their stem path (dir/stem) -> format
+    read: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    #: formats of the files written over (or beside, as a copy of) what was read -> how many
+    produced: dict[str, int] = field(default_factory=dict)
+    funnel_counted: bool = False
+    #: when (monotonic) the actor changed a file that existed (overwrite, rename, delete),
+    #: and which (stem path), within the rate window; `changed` counts them per file
+    changes: deque[tuple[float, str]] = field(default_factory=deque)
+    changed: dict[str, int] = field(default_factory=dict)
+    rate_counted: bool = False
+    #: copies counted by create-then-delete before their content was judged -> (original,
+    #: its format)
+    counted_copies: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: new files the actor wrote that are valid (intact) files -> their format
+    valid_copies: dict[str, str] = field(default_factory=dict)
+    #: the most changes seen within one window so far (what benchmarks compare)
+    peak_changes: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,11 +149,29 @@ def _extension(obs: Observation) -> Hit | None:
 
 @INDICATORS.register("create-then-delete")
 def _create_delete(obs: Observation) -> Hit | None:
-    ev = obs.event
-    copy = obs.history.created.get(stem(ev.path))
-    if ev.op is Op.DELETE and obs.before is not None and copy not in (None, ev.path):
-        return Hit(0.25, f"copy written, original deleted: {obs.rel}")
-    return None
+    """A file deleted after the actor wrote a copy beside it; unless the copy is a valid file
+    of another format (`x.log.gz`, a PDF of a document): compressing or converting is
+    everyday work. A copy judged intact in the original's own format still counts (an
+    attack that keeps the file's header). The copy's write and the delete come from two
+    fanotify groups, in either order: a copy not judged yet counts now, and its points are
+    given back when it turns out to be such a conversion (nothing is read twice)."""
+    ev, h = obs.event, obs.history
+    if ev.op is Op.WRITE and ev.path in h.counted_copies:
+        original, fmt = h.counted_copies.pop(ev.path)
+        after = obs.after
+        if after is not None and after.verdict is Verdict.INTACT and after.format != fmt:
+            return Hit(-0.25, f"copy is a valid {after.format} file, not counted: {original}")
+        return None
+    copy = h.created.get(stem(ev.path))
+    if ev.op is not Op.DELETE or obs.before is None or copy in (None, ev.path):
+        return None
+    assert copy is not None
+    valid = h.valid_copies.get(copy)
+    if valid is not None and valid != obs.before.format:  # judged first: a conversion
+        return None
+    if valid is None and len(h.counted_copies) < 4096:
+        h.counted_copies[copy] = (obs.rel, obs.before.format)
+    return Hit(0.25, f"copy written, original deleted: {obs.rel}")
 
 
 @INDICATORS.register("breadth")

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rempart.guard.alarm import Actor, Alarm
+from rempart.guard.behaviour import note_created, note_flow
 from rempart.guard.content import Content
 from rempart.guard.events import Event
 from rempart.guard.indicators import INDICATORS, History, Hit, Observation
 
 THRESHOLD = 2.0
 _IDLE = 3600.0
+_SWEEP = 60.0  # seconds between two sweeps of idle actors
 _KEEP_PATHS = 20
 _KEEP_REASONS = 12
 
@@ -41,14 +43,22 @@ class Scorer:
         self.root = root
         self.threshold = threshold
         self.actors: dict[str, ActorState] = {}
+        self._swept = time.monotonic()
 
     def state(self, actor: Actor) -> ActorState:
         found = self.actors.get(actor.key)
+        now = time.monotonic()
         if found is None:
-            self._forget_idle()
+            if now - self._swept > _SWEEP:  # readers make many short-lived actors
+                self._forget_idle()
+                self._swept = now
             found = self.actors[actor.key] = ActorState(actor)
-        found.last_seen = time.monotonic()
+        found.last_seen = now
         return found
+
+    def read(self, state: ActorState, event: Event, before: Content | None) -> None:
+        """A file the actor read: only its format is kept (no indicator runs on a read)."""
+        note_flow(Observation(event, "", before, None, state.history))
 
     def observe(
         self,
@@ -61,7 +71,9 @@ class Scorer:
     ) -> list[Hit]:
         """Run every indicator on one operation of `state`'s actor; returns the hits."""
         obs = Observation(event, rel, before, after, state.history, decoy)
+        note_flow(obs)
         hits = [hit for _, ind in INDICATORS.items() if (hit := ind(obs)) is not None]
+        note_created(obs)
         if hits:
             if state.first_seen is None:
                 state.first_seen = datetime.now(UTC)

@@ -36,7 +36,7 @@ _MAX_FROZEN = 10.0
 
 def decoy_of(ev: Event, decoys: frozenset[str], root: str) -> tuple[str, str] | None:
     """The decoy `ev` touches: by its path, a rename onto it, or a temporary copy of it."""
-    if not decoys:
+    if not decoys or ev.op is Op.READ:  # reading a decoy (a preview, an antivirus) is fine
         return None
     stem_path = os.path.join(os.path.dirname(ev.path), stem(ev.path))
     for path, how in ((ev.path, "path"), (ev.path2, "target"), (stem_path, "copy")):

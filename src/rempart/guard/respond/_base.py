@@ -120,6 +120,7 @@ def actor_json(actor: Actor) -> dict[str, Any]:
         "address": actor.address,
         "user": actor.user,
         "smbd_pid": actor.smbd_pid,
+        "addresses": list(actor.addresses),
     }
 
 

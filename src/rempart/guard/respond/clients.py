@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rempart.errors import RempartError, UsageError
-from rempart.guard.alarm import ActorKind, Alarm, Response
+from rempart.guard.alarm import Actor, ActorKind, Alarm, Response
 from rempart.guard.respond import nft, samba
 from rempart.guard.respond._base import RESPONDERS, Context, Once, Option, ResponderSpec, response
 
@@ -40,37 +40,47 @@ class BlockClient:
                 raise UsageError(f"never_block: not an address or network: {entry!r}") from None
 
     def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
-        address = alarm.actor.address
-        if not address:
+        addresses = _addresses(alarm)
+        if not addresses:
             return response(self.name, alarm, ok=False, dry_run=dry_run, detail="no address")
         key = alarm.actor.key
         if (first := self._once.claim(key)) is not None:
             return response(
                 self.name, alarm, ok=True, dry_run=dry_run, detail=first, already_done=True
             )
+        done = [self._block(a, dry_run) for a in addresses]
+        ok = all(d[0] for d in done)
+        detail = "; ".join(d[1] for d in done)
+        self._once.settle(key, detail, keep=ok and not dry_run)
+        extra = {"address": " ".join(addresses)}
+        return response(self.name, alarm, ok=ok, dry_run=dry_run, detail=detail, extra=extra)
+
+    def _block(self, address: str, dry_run: bool) -> tuple[bool, str]:
         where = f" in netns {self.netns}" if self.netns else ""
         scope = "all ports" if self.ports is None else "ports " + ",".join(map(str, self.ports))
-        ok = False
         try:
             nft.parse_address(address, self.never_block)
             if dry_run:
-                ok, detail = True, f"would block {address} ({scope}) with nftables{where}"
-            elif nft.block_client(
+                return True, f"would block {address} ({scope}) with nftables{where}"
+            if nft.block_client(
                 address,
                 netns=self.netns,
                 ports=self.ports,
                 never_block=self.never_block,
                 action=self.action,
             ):
-                ok, detail = True, f"blocked {address} ({scope}, {self.action}){where}"
-            else:
-                ok, detail = True, f"{address} was already blocked{where}"
+                return True, f"blocked {address} ({scope}, {self.action}){where}"
+            return True, f"{address} was already blocked{where}"
         except RempartError as exc:  # refused (loopback, never_block) or nft failed
-            detail = f"not blocked: {exc}"
-        self._once.settle(key, detail, keep=ok and not dry_run)
-        return response(
-            self.name, alarm, ok=ok, dry_run=dry_run, detail=detail, extra={"address": address}
-        )
+            return False, f"{address} not blocked: {exc}"
+
+
+def _addresses(alarm: Alarm) -> tuple[str, ...]:
+    """The client's address; for a user, every address the account was seen on recently."""
+    a = alarm.actor
+    if a.kind is ActorKind.USER:
+        return a.addresses
+    return (a.address,) if a.address else ()
 
 
 class CloseSession:
@@ -84,32 +94,44 @@ class CloseSession:
         self._once = Once()
 
     def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
-        address = alarm.actor.address
-        if not address:
-            return response(self.name, alarm, ok=False, dry_run=dry_run, detail="no address")
-        key = alarm.actor.key
+        a = alarm.actor
+        user = a.kind is ActorKind.USER
+        if not (a.user if user else a.address):
+            what = "no user" if user else "no address"
+            return response(self.name, alarm, ok=False, dry_run=dry_run, detail=what)
+        key = a.key
         if (first := self._once.claim(key)) is not None:
             return response(
                 self.name, alarm, ok=True, dry_run=dry_run, detail=first, already_done=True
             )
         ok = False
         try:
-            if dry_run:
-                pids = samba.session_pids(address, smbconf=self.smbconf, netns=self.netns)
-                detail = f"would close {len(pids)} Samba session(s) of {address} (smbd {pids})"
-            else:
-                n = samba.close_sessions(address, smbconf=self.smbconf, netns=self.netns)
-                detail = f"closed {n} Samba session(s) of {address}"
+            detail = self._user(a.user or "", dry_run) if user else self._client(a, dry_run)
             ok = True
         except RempartError as exc:
             detail = f"sessions not closed: {exc}"
         self._once.settle(key, detail, keep=ok and not dry_run)
-        return response(
-            self.name, alarm, ok=ok, dry_run=dry_run, detail=detail, extra={"address": address}
-        )
+        extra = {"user": a.user or ""} if user else {"address": a.address or ""}
+        return response(self.name, alarm, ok=ok, dry_run=dry_run, detail=detail, extra=extra)
+
+    def _client(self, a: Actor, dry_run: bool) -> str:
+        address = a.address or ""
+        if dry_run:
+            pids = samba.session_pids(address, smbconf=self.smbconf, netns=self.netns)
+            return f"would close {len(pids)} Samba session(s) of {address} (smbd {pids})"
+        n = samba.close_sessions(address, smbconf=self.smbconf, netns=self.netns)
+        return f"closed {n} Samba session(s) of {address}"
+
+    def _user(self, user: str, dry_run: bool) -> str:
+        if dry_run:
+            pids = samba.user_session_pids(user, smbconf=self.smbconf, netns=self.netns)
+            return f"would close {len(pids)} Samba session(s) of user {user} (smbd {pids})"
+        n = samba.close_user_sessions(user, smbconf=self.smbconf, netns=self.netns)
+        return f"closed {n} Samba session(s) of user {user}"
 
 
-_SMB = frozenset({ActorKind.SMB_CLIENT})
+#: a user alarm: every address of the account, every session of the account
+_SMB = frozenset({ActorKind.SMB_CLIENT, ActorKind.USER})
 
 RESPONDERS.add(
     "block-client",

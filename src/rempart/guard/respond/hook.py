@@ -42,6 +42,8 @@ def hook_env(alarm: Alarm, *, dry_run: bool) -> dict[str, str]:
         "REMPART_ACTOR_KIND": str(a.kind),
         "REMPART_PID": text(a.pid),
         "REMPART_ADDRESS": text(a.address),
+        # a user alarm: every address the account was seen on recently, space-separated
+        "REMPART_ADDRESSES": " ".join(a.addresses or ((a.address,) if a.address else ())),
         "REMPART_USER": text(a.user),
         "REMPART_SMBD_PID": text(a.smbd_pid),
         "REMPART_SCORE": f"{alarm.score:g}",

@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rempart.errors import RempartError, UsageError
 from rempart.guard.respond import _procs
@@ -75,17 +76,68 @@ def session_pids(
         raise UsageError(f"not an IP address: {address!r}") from None
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
-    raw = _run(["smbstatus", "-j", "-p"], smbconf=smbconf, netns=netns)
-    try:
-        sessions = json.loads(raw).get("sessions", {})
-    except (json.JSONDecodeError, AttributeError) as exc:
-        raise SambaError(f"smbstatus -j gave unreadable output: {raw[:200]!r}") from exc
     pids = set()
-    for sess in sessions.values():
+    for sess in _sessions(smbconf, netns):
         host = _host(str(sess.get("hostname", "")))
         if _same(host, addr) or _same(str(sess.get("remote_machine", "")), addr):
             pids.add(int(sess["server_id"]["pid"]))
     return sorted(pids)
+
+
+def _sessions(smbconf: Path | None, netns: str | None) -> list[dict[str, Any]]:
+    raw = _run(["smbstatus", "-j", "-p"], smbconf=smbconf, netns=netns)
+    try:
+        sessions = json.loads(raw).get("sessions", {})
+        return [s for s in sessions.values() if isinstance(s, dict)]
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise SambaError(f"smbstatus -j gave unreadable output: {raw[:200]!r}") from exc
+
+
+def _same_user(name: str, user: str) -> bool:
+    """Samba may say `DOMAIN\\user` where the audit said `user`; accounts ignore case."""
+    return name.lower() == user.lower() or name.rsplit("\\", 1)[-1].lower() == user.lower()
+
+
+def user_session_pids(
+    user: str, *, smbconf: Path | None = None, netns: str | None = None
+) -> list[int]:
+    """The smbd processes serving a session of the account `user` now."""
+    if not user:
+        raise UsageError("no user name given")
+    found = {
+        int(s["server_id"]["pid"])
+        for s in _sessions(smbconf, netns)
+        if _same_user(str(s.get("username", "")), user)
+    }
+    return sorted(found)
+
+
+def close_user_sessions(user: str, *, smbconf: Path | None = None, netns: str | None = None) -> int:
+    """End every Samba session of the account `user`, from whatever address; returns how many
+    smbd processes served one. smbcontrol has no per-user message, so the smbd children are
+    terminated: a connection that also carries another account's session (several users of
+    one terminal server) is cut too, as `kill-client-ip` would.
+
+    Raises:
+        UsageError: no user name.
+        SambaError: smbstatus missing or failing.
+    """
+    pids = user_session_pids(user, smbconf=smbconf, netns=netns)
+    _terminate(pids)
+    return len(pids)
+
+
+def _terminate(pids: list[int], wait: float = 0.0) -> None:
+    """SIGTERM the smbd children among `pids` still there after `wait` seconds."""
+    deadline = time.monotonic() + wait
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.02)
+        alive = [p for p in alive if (i := _procs.info(p)) is not None and i.state != "Z"]
+    for pid in alive:
+        if (proc := _procs.info(pid)) is not None and proc.name == "smbd":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
 
 def close_sessions(address: str, *, smbconf: Path | None = None, netns: str | None = None) -> int:
@@ -101,13 +153,5 @@ def close_sessions(address: str, *, smbconf: Path | None = None, netns: str | No
     _run(
         ["smbcontrol", "smbd", "kill-client-ip", address.strip("[]")], smbconf=smbconf, netns=netns
     )
-    deadline = time.monotonic() + 2.0
-    alive = pids
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.02)
-        alive = [p for p in alive if (i := _procs.info(p)) is not None and i.state != "Z"]
-    for pid in alive:  # the master did not get to it: end the client's own smbd
-        if (proc := _procs.info(pid)) is not None and proc.name == "smbd":
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+    _terminate(pids, wait=2.0)  # those the master did not get to: end the client's own smbd
     return len(pids)

@@ -1,4 +1,5 @@
-"""Event sources, registered by name: fanotify, inotify (fallback) and samba-audit."""
+"""Event sources, registered by name: fanotify, inotify (fallback), samba-audit (log file)
+and samba-syslog (datagram socket)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,12 @@ class Source(Protocol):
 class SourceOptions:
     root: Path  # resolved
     samba_log: Path | None = None  # smbd's `log file` with vfs_full_audit lines
+    samba_syslog: Path | None = None  # a datagram socket to bind: smbd's syslog records
+    reads: bool = True  # fanotify: also files closed after reading (the type-funnel indicator)
 
+
+#: the sources that read Samba's audit: their events name the SMB client
+AUDIT_SOURCES = frozenset({"samba-audit", "samba-syslog"})
 
 #: A factory raises SourceUnavailable when it cannot run here (another source may).
 SourceFactory = Callable[[SourceOptions, EventQueue], Source]
@@ -46,11 +52,12 @@ SOURCES: Registry[SourceFactory] = Registry("guard event source")
 
 def _register_builtins() -> None:
     # imported here: they import this module's SourceOptions
-    from rempart.guard.sources import _fanotify, _inotify, _samba  # noqa: PLC0415
+    from rempart.guard.sources import _fanotify, _inotify, _samba, _syslog  # noqa: PLC0415
 
     SOURCES.add("fanotify", _fanotify.FanotifySource)
     SOURCES.add("inotify", _inotify.InotifySource)
     SOURCES.add("samba-audit", _samba.SambaAuditSource)
+    SOURCES.add("samba-syslog", _syslog.SambaSyslogSource)
 
 
 _register_builtins()

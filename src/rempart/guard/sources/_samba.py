@@ -28,6 +28,10 @@ _OPS = {
     "write": Op.WRITE,
     "renameat": Op.RENAME,
     "unlinkat": Op.DELETE,
+    # reads: only when full_audit logs them (`pread_send` or `openat` in full_audit:success)
+    "pread": Op.READ,
+    "pread_send": Op.READ,
+    "openat": Op.READ,
 }
 _MAX_LINE = 64 * 1024  # longer than any path pair: a damaged line, skipped
 
@@ -57,6 +61,27 @@ def parse_line(line: bytes, smbd_pid: int | None = None) -> AuditRecord | None:
         return None
     return AuditRecord(
         address, text[1], text[2], text[3], text[4], text[5] == "ok", tuple(text[6:]), smbd_pid
+    )
+
+
+def record_event(record: AuditRecord, source: str) -> Event | None:
+    """The file operation an audit record reports, or None (failed, not watched, no path)."""
+    op = _OPS.get(record.op)
+    paths = record.paths
+    if record.op == "openat":  # openat|ok|r|PATH (w: opened for writing, a write follows)
+        paths = paths[1:] if paths[:1] == ("r",) else ()
+    if op is None or not record.ok or not paths:
+        return None
+    path2 = paths[1] if op is Op.RENAME and len(paths) > 1 else None
+    return Event(
+        source,
+        op,
+        paths[0],
+        path2,
+        address=record.address,
+        user=record.user,
+        smbd_pid=record.smbd_pid,
+        at=time.monotonic(),
     )
 
 
@@ -166,22 +191,10 @@ class SambaAuditSource:
             if b"|" in line:  # meant to be a record, but damaged
                 self.follower.damaged += 1
             return
-        op = _OPS.get(record.op)
-        if op is None or not record.ok or not record.paths:
-            return
-        self.records += 1
-        path2 = record.paths[1] if op is Op.RENAME and len(record.paths) > 1 else None
-        ev = Event(
-            self.name,
-            op,
-            record.paths[0],
-            path2,
-            address=record.address,
-            user=record.user,
-            smbd_pid=record.smbd_pid,
-            at=time.monotonic(),
-        )
-        self.queue.put(ev)
+        ev = record_event(record, self.name)
+        if ev is not None:
+            self.records += 1
+            self.queue.put(ev)
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):

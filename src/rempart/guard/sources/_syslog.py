@@ -1,0 +1,136 @@
+"""Samba's vfs_full_audit records received as syslog datagrams, on a socket the guard binds.
+
+With `full_audit:syslog = true`, smbd sends each record with syslog(3) to `/dev/log`. Give
+smbd the guard's socket as its `/dev/log` (systemd: `BindPaths=/run/rempart/audit.sock:/dev/log`
+in a drop-in of smbd.service), or forward the `smbd_audit` messages to it from rsyslog
+(`omuxsock`) or syslog-ng (`unix-dgram()`). Compared with following the log file:
+nothing is written to disk first, no rotation to follow, and the kernel tells the sender's
+PID with each datagram (SO_PASSCRED): when it is an smbd, that is the child serving the client,
+as `debug pid = yes` gives in the file. A forwarding daemon's PID is not smbd's: then the
+`TAG[PID]:` of the message is used, if any.
+
+A datagram is `<PRI>` + optional timestamp/host + `smbd_audit: ` + the record
+(`IP|user|machine|share|op|ok|path[|path2]`, prefix `%I|%u|%m|%S`); anything else (smbd's
+"connect to service" lines, other programs) is ignored, damaged records are counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import stat
+import struct
+import threading
+
+from rempart.guard._errors import SourceUnavailable
+from rempart.guard.correlate import is_smbd
+from rempart.guard.events import EventQueue
+from rempart.guard.sources import SourceOptions
+from rempart.guard.sources._samba import parse_line, record_event
+
+_UCRED = struct.Struct("=iII")  # pid, uid, gid
+_TAG_PID = re.compile(rb"^(?:<\d{1,3}>)?[^|]*?\[(\d+)\]: ")
+_MAX = 64 * 1024
+
+
+def record_of(datagram: bytes) -> bytes | None:
+    """The audit record inside one syslog message, or None when it holds none."""
+    text = datagram.rstrip(b"\0\r\n")
+    bar = text.find(b"|")
+    if bar < 0:
+        return None
+    # the record is the last "word" that holds the first `|`: IPv6 has `:`, never spaces
+    start = text.rfind(b" ", 0, bar) + 1
+    if start == 0 and text.startswith(b"<"):  # `<13>10.0.0.8|...`: no header at all
+        start = text.find(b">") + 1
+    return text[start:]
+
+
+class SambaSyslogSource:
+    name = "samba-syslog"
+    blind_spots = "sees SMB clients only, and only the operations full_audit logs"
+
+    def __init__(self, options: SourceOptions, queue: EventQueue) -> None:
+        path = options.samba_syslog
+        if path is None:
+            raise SourceUnavailable("no syslog socket given", hint="--samba-syslog PATH")
+        self.path = str(path)
+        self.queue = queue
+        self.records = 0
+        self.damaged = 0
+        self._smbd: dict[int, bool] = {}
+        with contextlib.suppress(FileNotFoundError):  # a socket left by a previous run
+            if not stat.S_ISSOCK(os.lstat(self.path).st_mode):
+                raise SourceUnavailable(f"{self.path} exists and is not a socket")
+            os.unlink(self.path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.sock.bind(self.path)
+        except OSError as exc:
+            self.sock.close()
+            raise SourceUnavailable(f"cannot bind {self.path}: {exc.strerror}") from exc
+        os.chmod(self.path, 0o666)  # smbd may send as the connected user's uid (root here)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # bursts
+        self.sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="samba-syslog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:  # started (a later source may fail before)
+            self._thread.join(timeout=5)
+        self.sock.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def feed(self, datagram: bytes, sender: int | None = None) -> None:
+        """One syslog message; `sender` is the PID the kernel gave with it."""
+        raw = record_of(datagram)
+        if raw is None:
+            return
+        tag = _TAG_PID.match(datagram)
+        pid = sender if sender is not None and self._is_smbd(sender) else None
+        if pid is None and tag is not None:
+            pid = int(tag.group(1))
+        record = parse_line(raw, pid)
+        if record is None:
+            self.damaged += 1
+            return
+        ev = record_event(record, self.name)
+        if ev is not None:
+            self.records += 1
+            self.queue.put(ev)
+
+    def _is_smbd(self, pid: int) -> bool:
+        found = self._smbd.get(pid)
+        if found is None:
+            if len(self._smbd) > 10_000:  # bounded: PIDs are reused anyway
+                self._smbd.clear()
+            found = self._smbd[pid] = is_smbd(pid)
+        return found
+
+    def _run(self) -> None:
+        space = socket.CMSG_SPACE(_UCRED.size)
+        while not self._stop.is_set():
+            try:
+                data, anc, _flags, _addr = self.sock.recvmsg(_MAX, space)
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    return
+                raise
+            sender = None
+            for level, kind, body in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    sender = _UCRED.unpack_from(body)[0]
+            self.feed(data, sender)

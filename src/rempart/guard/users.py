@@ -1,0 +1,126 @@
+"""Per-account scores: the same SMB account encrypting from several clients at once.
+
+An attacker holding one account's password can encrypt from several machines, each staying
+below the threshold. Samba's audit names the account, so the points of every SMB client
+(and of the smbd children serving them) are also added up per account. A user alarm needs
+points from at least two client addresses, each with at least `MIN_SHARE` (one content
+indicator's worth: a rename or a changed digest alone is everyday work): one client alone
+is that client's alarm, and blocking every machine of a user is only worth it when the
+account itself is spread over several.
+
+Responders act on a user alarm through `Actor.addresses` (every address the account was
+seen on recently, not only those that scored) and `Actor.user` (its Samba sessions).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rempart.guard.alarm import Actor, ActorKind, Alarm
+from rempart.guard.scoring import THRESHOLD, ActorState
+
+#: points one address must bring before it counts towards its account
+MIN_SHARE = 0.5
+#: how long an address stays among the account's "recent" ones (block-client blocks them all)
+RECENT = 1800.0
+_ADDRESSES = 64  # per account: the most recent ones are kept
+_IDLE = 3600.0
+_KEEP_REASONS = 12
+
+
+@dataclass
+class UserState:
+    user: str
+    #: actor key -> (client address, that actor's state): the states are the scorer's own
+    parts: dict[str, tuple[str, ActorState]] = field(default_factory=dict)
+    #: address -> when last seen (monotonic), most recent last
+    seen: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    alarmed: bool = False
+    last_seen: float = 0.0
+
+    def by_address(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for address, state in self.parts.values():
+            out[address] = out.get(address, 0.0) + state.score
+        return out
+
+    def counted(self) -> dict[str, float]:
+        """The addresses whose points count for the account, with their points."""
+        return {a: s for a, s in self.by_address().items() if s >= MIN_SHARE}
+
+    @property
+    def score(self) -> float:
+        return sum(self.counted().values())
+
+
+class Users:
+    def __init__(self, root: str, threshold: float = THRESHOLD) -> None:
+        self.root = root
+        self.threshold = threshold
+        self.users: dict[str, UserState] = {}
+
+    def seen(self, user: str | None, address: str | None) -> UserState | None:
+        """Any record naming both (the audit log's): remember the address for the account."""
+        if not user or not address:
+            return None
+        found = self.users.get(user)
+        if found is None:
+            self._forget_idle()
+            found = self.users[user] = UserState(user)
+        now = found.last_seen = time.monotonic()
+        found.seen[address] = now
+        found.seen.move_to_end(address)
+        while len(found.seen) > _ADDRESSES:
+            found.seen.popitem(last=False)
+        return found
+
+    def scored(self, user: str | None, address: str | None, state: ActorState) -> bool:
+        """`state` (of a client of `user` at `address`) was scored: True when the account has
+        just crossed the threshold (once)."""
+        found = self.seen(user, address)
+        if found is None or address is None:
+            return False
+        if state.score > 0:  # only actors with points: the parts stay few
+            found.parts[state.actor.key] = (address, state)
+        counted = found.counted()
+        if found.alarmed or len(counted) < 2 or sum(counted.values()) < self.threshold:
+            return False
+        found.alarmed = True
+        return True
+
+    def actor(self, user: str) -> Actor:
+        """The account, with every address it was seen on in the last `RECENT` seconds."""
+        found = self.users[user]
+        since = time.monotonic() - RECENT
+        recent = tuple(a for a, t in reversed(found.seen.items()) if t >= since)
+        return Actor(ActorKind.USER, user=user, addresses=recent)
+
+    def alarm(self, user: str, incident: str | None) -> Alarm:
+        found = self.users[user]
+        counted = found.counted()
+        states = [s for a, s in found.parts.values() if a in counted]
+        hits = sorted((h for s in states for h in s.hits), key=lambda h: -h.points)
+        where = ", ".join(f"{a} ({p:.2f})" for a, p in sorted(counted.items()))
+        first = [s.first_seen for s in states if s.first_seen is not None]
+        paths = list(dict.fromkeys(p for s in states for p in s.paths))
+        return Alarm(
+            actor=self.actor(user),
+            at=datetime.now(UTC),
+            score=round(sum(counted.values()), 2),
+            reasons=(
+                f"account {user} writing from {len(counted)} clients: {where}",
+                *(h.reason for h in hits[: _KEEP_REASONS - 1]),
+            ),
+            paths=tuple(paths[:20]),
+            watched_root=self.root,
+            incident=incident,
+            first_seen=min(first) if first else None,
+        )
+
+    def _forget_idle(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, u in self.users.items() if now - u.last_seen > _IDLE]:
+            del self.users[key]

@@ -1,0 +1,72 @@
+"""Samba's audit records received as syslog datagrams on a socket the guard binds."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rempart.guard._errors import SourceUnavailable
+from rempart.guard.events import EventQueue, Op
+from rempart.guard.sources import SourceOptions
+from rempart.guard.sources._syslog import SambaSyslogSource, record_of
+
+GLIBC = b"<13>Nov 23 23:14:05 smbd_audit: 10.0.0.8|alice|PC12|share|renameat|ok|/s/a|/s/a.x"
+FORWARDED = b"<13>Nov 23 23:14:05 fs01 smbd_audit[4242]: fd00::8|bob|PC|share|unlinkat|ok|/s/b"
+
+
+def test_the_record_is_found_in_every_header_form() -> None:
+    assert record_of(GLIBC) == b"10.0.0.8|alice|PC12|share|renameat|ok|/s/a|/s/a.x"
+    assert record_of(FORWARDED) == b"fd00::8|bob|PC|share|unlinkat|ok|/s/b"
+    assert record_of(b"<13>10.0.0.8|a|b|c|pwrite|ok|/s/c\n") == b"10.0.0.8|a|b|c|pwrite|ok|/s/c"
+    assert record_of(b"<13>Nov 23 23:14:05 smbd_audit: connect to service share") is None
+
+
+def _source(tmp_path: Path) -> tuple[SambaSyslogSource, EventQueue]:
+    q = EventQueue(100)
+    return SambaSyslogSource(SourceOptions(tmp_path, None, tmp_path / "audit.sock"), q), q
+
+
+def test_datagrams_from_another_process_become_events(tmp_path: Path) -> None:
+    src, q = _source(tmp_path)
+    src.start()
+    try:
+        sender = (
+            "import socket, sys\n"
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+            "for d in sys.argv[2:]:\n"
+            "    s.sendto(d.encode(), sys.argv[1])\n"
+        )
+        damaged = "<13>Nov 23 23:14:05 smbd_audit: not-an-ip|x|y|z|unlinkat|ok|/s/d"
+        args = [GLIBC.decode(), FORWARDED.decode(), damaged, "<13>unrelated message"]
+        cmd = [sys.executable, "-c", sender, str(tmp_path / "audit.sock"), *args]
+        subprocess.run(cmd, check=True, timeout=30)
+        events = []
+        for _ in range(20):
+            events += q.get_batch(0.2)
+            if len(events) >= 2:
+                break
+    finally:
+        src.stop()
+    assert [(e.op, e.path, e.path2, e.address, e.user, e.smbd_pid) for e in events] == [
+        (Op.RENAME, "/s/a", "/s/a.x", "10.0.0.8", "alice", None),  # the sender is not smbd
+        (Op.DELETE, "/s/b", None, "fd00::8", "bob", 4242),  # a forwarder's TAG[PID]
+    ]
+    assert src.damaged == 1 and all(e.source == "samba-syslog" for e in events)
+    assert not (tmp_path / "audit.sock").exists()  # removed at stop
+
+
+def test_a_path_that_is_not_a_socket_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "audit.sock").write_text("a file")
+    with pytest.raises(SourceUnavailable, match="not a socket"):
+        _source(tmp_path)
+    leftover = tmp_path / "old.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(leftover))
+    s.close()
+    q = EventQueue(10)
+    again = SambaSyslogSource(SourceOptions(tmp_path, None, leftover), q)  # a stale socket
+    again.stop()
