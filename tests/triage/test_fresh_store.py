@@ -83,3 +83,63 @@ def test_a_store_with_tables_but_no_revision_goes_through_alembic(tmp_path: Path
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     con.close()
     assert "scans" not in names  # the shortcut did not add the models' tables beside it
+
+
+_FUTURE = '''"""a future migration, for the test: alters scan tables the way SQLite needs (batch)"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("scan_files") as batch:
+        batch.add_column(sa.Column("owner", sa.String(120), nullable=True))
+        batch.drop_constraint("uq_scan_files_path", type_="unique")
+        batch.create_unique_constraint("uq_scan_files_path2", ["scan_id", "path_key"])
+        batch.drop_index("ix_scan_files_verdict")
+    with op.batch_alter_table("scan_dirs") as batch:
+        batch.drop_constraint("uq_scan_dirs_path", type_="unique")
+
+
+def downgrade() -> None:
+    raise NotImplementedError
+'''
+
+
+def test_a_store_made_in_one_step_takes_a_later_migration_like_a_migrated_one(
+    tmp_path: Path,
+) -> None:
+    """Stamped at the right revision, with the constraint names later migrations refer to."""
+    import shutil
+
+    from alembic import command
+    from alembic.config import Config
+
+    from rempart.store._engine import MIGRATIONS
+
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / "9999_future.py").write_text(_FUTURE.replace("{head}", HEAD))
+
+    def upgrade_to_future(url: str) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(migrations))
+        with make_engine(url).begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    fast, slow = tmp_path / "fast.db", tmp_path / "slow.db"
+    open_store(f"sqlite:///{fast}")  # the one-step creation
+    upgrade(make_engine(f"sqlite:///{slow}"))  # the migrations
+    for db in (fast, slow):
+        upgrade_to_future(f"sqlite:///{db}")
+        con = sqlite3.connect(db)
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("9999",)]
+        con.close()
+    assert _schema(fast) == _schema(slow)
+    assert any(c[0] == "owner" for c in _schema(fast)["scan_files"][0])  # type: ignore[index]

@@ -102,7 +102,8 @@ def _create_fresh_sqlite(engine: Engine) -> bool:
     Loading alembic and replaying every migration costs a tenth of a second, on every scan
     into a new store. The migrations stay the truth: tests check that they create exactly
     these tables, columns, indexes and constraints, and that both ways give the same schema.
-    False (nothing done) when the store is not SQLite or already holds tables.
+    False (nothing done) when the store is not SQLite, already holds tables, or cannot be
+    written.
     """
     if engine.dialect.name != "sqlite":
         return False
@@ -123,9 +124,8 @@ def _create_fresh_sqlite(engine: Engine) -> bool:
                 "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
             )
             conn.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (?)", (HEAD,))
-    except (OperationalError, DatabaseError) as exc:
-        raise StoreError(
-            f"cannot create the incident store at {engine.url.render_as_string()}: {exc.orig}",
-            hint="check the --db URL or REMPART_DB, and that its folder is writable",
-        ) from exc
+    except (OperationalError, DatabaseError):
+        # e.g. a read-only folder: the migrations meet the same error and report it in the
+        # words every store error uses (the transaction above left nothing behind).
+        return False
     return True

@@ -7,16 +7,15 @@ resumed scan that classifies a file again never counts it twice.
 from __future__ import annotations
 
 import json
-import signal
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from rempart.errors import ScanError
 from rempart.store.models import Incident, Scan, ScanDir, ScanFile, path_key, utcnow
+from rempart.triage._signals import hold_sigint as _no_sigint
 from rempart.triage.rows import Row
 
 
@@ -27,11 +26,20 @@ def display(path: bytes) -> str:
 
 def incident_id(engine: Engine, key: str) -> int:
     """The id of the incident called `key`, created when new."""
-    with engine.begin() as conn:
-        found = conn.scalar(select(Incident.id).where(Incident.key == key))
-        if found is not None:
-            return int(found)
-        return _new_id(conn.execute(insert(Incident).values(key=key, title=key)))
+    try:
+        with engine.begin() as conn:
+            found = conn.scalar(select(Incident.id).where(Incident.key == key))
+            if found is not None:
+                return int(found)
+            return _new_id(conn.execute(insert(Incident).values(key=key, title=key)))
+    except IntegrityError:
+        # Another scan created it between our look and our insert (scans started together
+        # into a new store): it is there now.
+        with engine.connect() as conn:
+            found = conn.scalar(select(Incident.id).where(Incident.key == key))
+        if found is None:
+            raise
+        return int(found)
 
 
 def start_scan(engine: Engine, incident: int, root: bytes, options: dict[str, object]) -> int:
@@ -167,31 +175,13 @@ class Writer:
     def flush(self) -> None:
         if not self.rows and not self.dirs:
             return
-        with _no_sigint(), self.engine.begin() as conn:
-            if self.rows:
-                conn.exec_driver_sql(_insert_sql(conn, "scan_files", _FILE_COLUMNS), self.rows)
-            if self.dirs:  # after their files: a directory is done only once they are stored
-                conn.exec_driver_sql(_insert_sql(conn, "scan_dirs", _DIR_COLUMNS), self.dirs)
-        self.rows.clear()
-        self.dirs.clear()
-
-
-@contextmanager
-def _no_sigint() -> Iterator[None]:
-    """Hold Ctrl-C until the block ends: an interrupted commit would keep the store locked.
-
-    The handler is swapped rather than the signal masked: a Ctrl-C that arrived just before
-    the block is only acted on by Python later, and would otherwise still land inside the
-    driver's executemany, leaving a write transaction open ("database is locked").
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    old = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-    if caught and callable(old):
-        old(signal.SIGINT, None)  # the usual handler: raises KeyboardInterrupt here
+        # Ctrl-C is held: a write cut halfway would leave the store locked. It is raised once
+        # the buffers are emptied, so the scan's last flush does not write them a second time.
+        with _no_sigint():
+            with self.engine.begin() as conn:
+                if self.rows:
+                    conn.exec_driver_sql(_insert_sql(conn, "scan_files", _FILE_COLUMNS), self.rows)
+                if self.dirs:  # after their files: a directory is done once they are stored
+                    conn.exec_driver_sql(_insert_sql(conn, "scan_dirs", _DIR_COLUMNS), self.dirs)
+            self.rows.clear()
+            self.dirs.clear()

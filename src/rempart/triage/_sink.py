@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from rempart.triage._signals import hold_sigint
 from rempart.triage.rows import Row
 
 if TYPE_CHECKING:
@@ -59,12 +60,24 @@ class Sink:
         self.writer: Writer | None = None
         self.held: list[Row] = []
         self.held_dirs: list[bytes] = []
+        self.open_tried = False
         self.files = 0
         self.bytes = 0
         self.before = 0
 
     def open(self, resume: bool = False) -> set[bytes]:
-        """Open the store, start (or find the resumed) scan; the directories already done."""
+        """Open the store, start (or find the resumed) scan; the directories already done.
+
+        Ctrl-C is held until the store holds every row held so far: cut halfway, the import
+        of the database libraries leaves them broken, and a scan row may be created without
+        its files. A second Ctrl-C still stops it at once (a PostgreSQL server that does not
+        answer); `open_tried` then tells the scan there is no store to keep anything in.
+        """
+        self.open_tried = True
+        with hold_sigint(second_forces=True):
+            return self._open(resume)
+
+    def _open(self, resume: bool) -> set[bytes]:
         from rempart.triage import _persist  # noqa: PLC0415  # loads the database libraries
 
         engine = self.store() if callable(self.store) else self.store
@@ -76,17 +89,22 @@ class Sink:
             scan_id = _persist.start_scan(engine, inc, self.root, asdict(self.options))
         skip = _persist.done_dirs(engine, scan_id) if resume else set()
         self.before = _persist.count_files(engine, scan_id)
-        self.writer = _persist.Writer(engine, scan_id)
+        writer = _persist.Writer(engine, scan_id)
         # Rows first, then directories: a directory is done only once its files are stored.
-        self.writer.add(self.held)
+        writer.add(self.held)
         for rel in self.held_dirs:
-            self.writer.dir_done(rel)
-        self.held, self.held_dirs = [], []
+            writer.dir_done(rel)
+        self.writer, self.held, self.held_dirs = writer, [], []
         return skip
 
     @property
     def opened(self) -> bool:
         return self.writer is not None
+
+    @property
+    def holding(self) -> int:
+        """Rows and directories held until the store opens."""
+        return len(self.held) + len(self.held_dirs)
 
     @property
     def engine(self) -> Engine:

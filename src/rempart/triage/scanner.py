@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 
 _T = TypeVar("_T")
+
+#: Seconds a scan with workers may run before its store is open (see `_run_pool`).
+OPEN_WITHIN = 1.0
 
 __all__ = ["Progress", "ScanOptions", "ScanRun", "StoreOpener", "scan"]
 
@@ -81,6 +85,8 @@ def scan(
                 _run_pool(root_b, options, listings, sink)
             sink.flush()
         except KeyboardInterrupt:
+            if sink.open_tried and not sink.opened:
+                raise  # a second Ctrl-C cut the opening short: no store to keep anything in
             sink.flush()
             sink.set_status("interrupted")
             return ScanRun(sink.scan_id, "interrupted", sink.stored())
@@ -144,6 +150,9 @@ def _run_pool(
     # and opens the store.
     first = options.processes * 1024
     queued = 0
+    # ... and for a second at most: on a slow share, a scan killed (kill -9) before its store
+    # opens leaves nothing to resume.
+    open_by = time.monotonic() + OPEN_WITHIN
     # Fork where we can: workers start in milliseconds with everything imported, instead of
     # importing numpy and the validators again. Children never touch the parent's store
     # connections, and no thread runs yet (the CLI starts its progress bar on the first
@@ -162,14 +171,15 @@ def _run_pool(
         for warm in _settle(pool, {pool.submit(int)}):
             warm.result()  # raises BrokenProcessPool if a worker died while starting
         for listing in listings:
-            if not tasks.add(listing):
-                continue
+            sent = tasks.add(listing)
             if not sink.opened:
-                queued += options.batch
-                if queued < first:
+                queued += options.batch if sent else 0
+                # Held rows count too: a tree of symlinks or empty folders sends no task,
+                # and would otherwise be held whole, in memory and lost to a kill -9.
+                if queued < first and sink.holding < first and time.monotonic() < open_by:
                     continue
                 sink.open()
-            if len(tasks.inflight) >= limit:
+            if sent and len(tasks.inflight) >= limit:
                 tasks.collect()
         tasks.send()
         if not sink.opened:
