@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    insert,
     select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -118,12 +117,27 @@ class ScanDir(Base):
 
 def find_incident(conn: Connection, key: str, *, create: bool) -> int | None:
     """The id of the incident called `key`: created (titled by its key) when new and `create`,
-    else None; each command says in its own words what to do about an unknown incident."""
+    else None; each command says in its own words what to do about an unknown incident.
+
+    Two commands creating the same incident at once (scans started together into a new
+    store) both get it: the insert skips a key that appeared meanwhile, instead of failing.
+    """
     found = conn.scalar(select(Incident.id).where(Incident.key == key))
-    if found is not None:
-        return int(found)
-    if not create:
-        return None
-    new = conn.execute(insert(Incident).values(key=key, title=key)).inserted_primary_key
-    assert new is not None  # every backend we support returns the new primary key
-    return int(new[0])
+    if found is None and create:
+        from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415  # only when creating
+
+        values = {"key": key, "title": key}
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                postgresql.insert(Incident)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+        else:
+            conn.execute(
+                sqlite.insert(Incident)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+        found = conn.scalar(select(Incident.id).where(Incident.key == key))
+    return None if found is None else int(found)

@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from rempart.errors import ScanError
-from rempart.store.models import Incident, Scan, ScanDir, ScanFile, path_key, utcnow
+from rempart.store.models import Scan, ScanDir, ScanFile, find_incident, path_key, utcnow
 from rempart.triage._signals import hold_sigint as _no_sigint
 from rempart.triage.rows import Row
 
@@ -26,20 +25,10 @@ def display(path: bytes) -> str:
 
 def incident_id(engine: Engine, key: str) -> int:
     """The id of the incident called `key`, created when new."""
-    try:
-        with engine.begin() as conn:
-            found = conn.scalar(select(Incident.id).where(Incident.key == key))
-            if found is not None:
-                return int(found)
-            return _new_id(conn.execute(insert(Incident).values(key=key, title=key)))
-    except IntegrityError:
-        # Another scan created it between our look and our insert (scans started together
-        # into a new store): it is there now.
-        with engine.connect() as conn:
-            found = conn.scalar(select(Incident.id).where(Incident.key == key))
-        if found is None:
-            raise
-        return int(found)
+    with engine.begin() as conn:
+        found = find_incident(conn, key, create=True)
+    assert found is not None  # created when missing
+    return found
 
 
 def start_scan(engine: Engine, incident: int, root: bytes, options: dict[str, object]) -> int:
