@@ -60,13 +60,17 @@ def classify(sample: Sample) -> Classification:
         return _valid(sample, check)
     # A text that happens to start like a magic ("MZ...") fails its validator: text wins,
     # since no damaged binary reads as clean text throughout.
-    info = text.sniff_text(sample)
+    info, plain = text.sniff_text(sample), True
+    if info is None and (loose := text.sniff_loose(sample)) is not None:
+        info, plain = loose
     if info is not None:
         found = notes.analyse_note(sample.head, sample.name)
         if found is not None:
             why = ("reads as a ransom note", *found.evidence)
             return Classification(Verdict.RANSOM_NOTE, info.kind, found.family, why, note=found)
-        return Classification(Verdict.INTACT, info.kind, evidence=(f"clean {info.describe()}",))
+        if plain:
+            why = (f"clean {info.describe()}",)
+            return Classification(Verdict.INTACT, info.kind, evidence=why)
     owner = _owner_encrypted(sample, check) if check is not None else None
     if check is not None and owner is not None:
         # Damaged (often a truncated copy), but encrypted by its owner: its randomness

@@ -26,6 +26,7 @@ _HIGH_RUN = re.compile(rb"[\x80-\xff]{4}")
 _UTF8_PAIR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
 _ALNUM = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _HIGH = bytes(range(128, 256))
+_NUL_PAD = re.compile(rb"\x00{16,}")
 MIN_WORDY = 0.35  # French prose is ~80% letters, a CSV of numbers ~70%, HTML ~60%
 GRAIN = 256
 MAX_CONTROLS = 0.01  # of a whole sample: form feeds, stray escapes in logs
@@ -75,6 +76,26 @@ def sniff_text(sample: Sample) -> TextInfo | None:
     if not encoding or not wordy(head, letters_above_ascii=encoding.startswith("utf-8")):
         return None
     return TextInfo(encoding, kind(head))
+
+
+def sniff_loose(sample: Sample) -> tuple[TextInfo, bool] | None:
+    """What `sniff_text` refuses but a ransom note can still be: clean text once runs of NUL
+    padding (16 or more) are taken out (a note written from a fixed-size buffer, a log a
+    crash extended with zeros), wordy or not (a note framed in ASCII art). The TextInfo, and
+    whether it is wordy: only then is it plain text; else only a note may be found in it.
+    An encrypted block is no cleaner for either."""
+    regions = [data for _off, data in sample.regions()]
+    if b"\x00" in regions[0]:
+        if b"\x00" * 16 not in regions[0]:
+            return None
+        regions = [_NUL_PAD.sub(b"", data) for data in regions]
+    head = regions[0]
+    if not head or not all(clean(data) for data in regions):
+        return None
+    encoding = _eight_bit_encoding(head, sample.whole)
+    if not encoding:
+        return None
+    return TextInfo(encoding, kind(head)), wordy(head, encoding.startswith("utf-8"))
 
 
 def readable(data: bytes) -> bool:
