@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _guard_output import GuardOutput
 from _samba import samba_server
 
 from rempart.exercise import build
@@ -71,11 +72,11 @@ def test_smb_client_encrypting_is_blocked(tmp_path: Path, decoys: bool, conf: st
             stderr=subprocess.STDOUT,
             text=True,
         )
+        output = GuardOutput(guard)
         attacker = None
         try:
-            assert guard.stdout is not None
-            first = guard.stdout.readline()
-            assert first.startswith("watching"), first + guard.stdout.read()
+            first = output.first()
+            assert first.startswith("watching"), output.stop()
             assert "samba-audit" in first
             script = tmp_path / "attacker.py"
             script.write_text(ATTACKER)
@@ -109,8 +110,7 @@ def test_smb_client_encrypting_is_blocked(tmp_path: Path, decoys: bool, conf: st
         finally:
             if attacker is not None and attacker.poll() is None:
                 attacker.kill()
-            guard.terminate()
-            rest, _ = guard.communicate(timeout=30)
+            rest = output.stop()
         assert f"ALARM smb-client:{srv.client_address}" in rest, rest
         assert "response block-client" in rest, rest
         assert not list(srv.share_dir.rglob("!0000*.docx")), "decoys left behind"

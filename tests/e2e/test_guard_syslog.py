@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from _guard_output import GuardOutput
 from _samba import samba_server
 
 from rempart.exercise import build
@@ -94,10 +95,10 @@ def _attack_through_syslog(tmp_path: Path, sock: Path) -> None:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        output = GuardOutput(guard)
         try:
-            assert guard.stdout is not None
-            first = guard.stdout.readline()
-            assert first.startswith("watching") and "samba-syslog" in first, first
+            first = output.first()
+            assert first.startswith("watching") and "samba-syslog" in first, output.stop()
             script = tmp_path / "attacker.py"
             script.write_text(ATTACKER)
             attacker = srv.client_popen(
@@ -108,8 +109,7 @@ def _attack_through_syslog(tmp_path: Path, sock: Path) -> None:
             )
             out, _ = attacker.communicate(timeout=120)
         finally:
-            guard.terminate()
-            rest, _ = guard.communicate(timeout=30)
+            rest = output.stop()
         assert "done" not in out, out + rest
         encrypted = sum(1 for line in out.splitlines() if line.startswith("encrypted"))
         assert encrypted <= 10, out

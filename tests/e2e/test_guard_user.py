@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _guard_output import GuardOutput
 from _samba import SambaServer, samba_server
 
 from rempart.exercise import build
@@ -130,11 +131,11 @@ def test_one_account_spread_over_two_clients_is_cut_everywhere(tmp_path: Path) -
             stderr=subprocess.STDOUT,
             text=True,
         )
+        output = GuardOutput(guard)
         idle = None
         try:
-            assert guard.stdout is not None
-            first = guard.stdout.readline()
-            assert first.startswith("watching"), first + guard.stdout.read()
+            first = output.first()
+            assert first.startswith("watching"), output.stop()
             # an open session of the account, idle (a user's mapped drive): closed too
             idle = _session(srv, netns2)
             script = tmp_path / "encrypt_one.py"
@@ -160,8 +161,7 @@ def test_one_account_spread_over_two_clients_is_cut_everywhere(tmp_path: Path) -
         finally:
             if idle is not None and idle.poll() is None:
                 idle.kill()
-            guard.terminate()
-            rest, _ = guard.communicate(timeout=30)
+            rest = output.stop()
         assert f"ALARM user:{srv.user}" in rest, rest
         assert "ALARM smb-client:" not in rest, rest  # each client alone stayed below
         assert f"blocked {srv.client_address}" in rest and f"blocked {address2}" in rest, rest

@@ -74,3 +74,24 @@ def test_an_unknown_responder_is_one_line_and_status_2(tmp_path: Path) -> None:
     out, code = _first_lines(["share", "--respond", "recrod"], tmp_path)
     assert code == 2, out
     assert "unknown responder 'recrod'" in out and "Traceback" not in out, out
+
+
+def test_responder_names_option_values_and_double_dash_are_not_misread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = frozenset({"record", "alert"})
+    values = frozenset({"--config", "--incident"})
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "record").mkdir()  # a folder named like a responder: the name wins
+    args = ["--respond", "record", "/srv/share"]
+    assert respond_alone(args, values, names) == args
+    # `--config FILE` then a bare `--respond` before the PATH
+    args = ["--config", "r.toml", "--respond", "/srv/share"]
+    assert respond_alone(args, values, names) == [*args[:3], "default", "/srv/share"]
+    # the value of another option is never completed, whatever it looks like
+    args = ["--incident", "--respond", "/srv/share"]
+    assert respond_alone(args, values, names) == args
+    # `--respond --` : default, and what follows `--` is left alone
+    args = ["--respond", "--", "--respond"]
+    assert respond_alone(args, values, names) == ["--respond", "default", "--", "--respond"]
+    assert respond_alone(["/s", "--respond=record"], values, names) == ["/s", "--respond=record"]

@@ -56,3 +56,36 @@ def test_reads_inside_the_share_and_new_folders_only(tmp_path: Path) -> None:
         assert [e.path for e in _reads(q, 1)] == [str(share / "new" / "n.xlsx")]
     finally:
         src.stop()
+
+
+def test_a_renamed_folder_names_its_files_at_the_new_path(tmp_path: Path) -> None:
+    share, outside = tmp_path / "share", tmp_path / "outside"
+    (share / "old" / "sub").mkdir(parents=True)
+    (outside / "tree" / "deep").mkdir(parents=True)
+    (outside / "tree" / "deep" / "m.odt").write_bytes(b"moved in")
+    q = EventQueue(1000)
+    src = FanotifySource(SourceOptions(share), q)
+    src.start()
+    src.after_baseline()
+    try:
+        (share / "old" / "sub" / "a.txt").write_bytes(b"before")  # the folders' paths cached
+        time.sleep(0.3)
+        q.get_batch(0.2)
+        subprocess.run(["mv", str(share / "old"), str(share / "new")], check=True)
+        subprocess.run(["mv", str(outside / "tree"), str(share / "tree")], check=True)
+        time.sleep(0.3)
+        # the folder's rename is an event (the baseline follows it); one moved in is not
+        renames = [(e.path, e.path2) for e in q.get_batch(0.2) if e.folder]
+        assert renames == [(str(share / "old"), str(share / "new"))]
+        subprocess.run(["touch", str(share / "new" / "sub" / "b.txt")], check=True)
+        deadline = time.monotonic() + 5
+        created: list[str] = []
+        while time.monotonic() < deadline and not created:
+            created = [e.path for e in q.get_batch(0.1) if e.op is Op.CREATE]
+        assert created == [str(share / "new" / "sub" / "b.txt")]
+        # the subfolders of a folder moved in are watched for reads too
+        moved = share / "tree" / "deep" / "m.odt"
+        subprocess.run([sys.executable, "-c", READER, str(moved)], check=True)
+        assert [e.path for e in _reads(q, 1)] == [str(moved)]
+    finally:
+        src.stop()

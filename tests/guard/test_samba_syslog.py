@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,62 @@ def test_a_path_that_is_not_a_socket_is_refused(tmp_path: Path) -> None:
     q = EventQueue(10)
     again = SambaSyslogSource(SourceOptions(tmp_path, None, leftover), q)  # a stale socket
     again.stop()
+
+
+SEND = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+    "for d in sys.argv[2:]:\n"
+    "    s.sendto(d.encode(), sys.argv[1])\n"
+)
+
+
+_SYSTEM_PY = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sending as another user needs root")
+def test_records_from_a_local_user_that_is_not_smbd_are_refused() -> None:
+    # a folder every user can reach (pytest's are private to root)
+    with tempfile.TemporaryDirectory(prefix="rgr-") as where:
+        os.chmod(where, 0o755)
+        q = EventQueue(100)
+        src = SambaSyslogSource(SourceOptions(Path(where), None, Path(where, "a.sock")), q)
+        src.start()
+        try:
+            spoof = "<13>Nov 23 23:14:05 smbd_audit[1]: 10.0.0.66|alice|PC|share|unlinkat|ok|/s/x"
+            cmd = [_SYSTEM_PY, "-I", "-c", SEND, f"{where}/a.sock", spoof, spoof]
+            subprocess.run(cmd, check=True, timeout=30, user=65534, group=65534)
+            ours = [sys.executable, "-c", SEND, f"{where}/a.sock", GLIBC.decode()]
+            subprocess.run(ours, check=True, timeout=30)  # root: a forwarder we trust
+            events = []
+            for _ in range(20):
+                events += q.get_batch(0.2)
+                if events and src.refused == 2:
+                    break
+        finally:
+            src.stop()
+    assert [e.address for e in events] == ["10.0.0.8"] and src.refused == 2
+
+
+def test_a_huge_datagram_is_damaged_and_a_live_socket_is_not_stolen(tmp_path: Path) -> None:
+    src, q = _source(tmp_path)
+    src.start()
+    try:
+        with pytest.raises(SourceUnavailable, match="in use"):
+            _source(tmp_path)  # a second guard on the same socket
+        huge = GLIBC + b"/" + b"x" * (200 * 1024)  # cut at the receive size: path is wrong
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        s.sendto(huge, str(tmp_path / "audit.sock"))
+        s.sendto(b"\xff\xfe<13>\x00|||||", str(tmp_path / "audit.sock"))  # garbage
+        s.sendto(GLIBC, str(tmp_path / "audit.sock"))
+        s.close()
+        events = []
+        for _ in range(20):
+            events += q.get_batch(0.2)
+            if events:
+                break
+    finally:
+        src.stop()
+    assert [e.path for e in events] == ["/s/a"] and src.damaged == 2
+    assert not (tmp_path / "audit.sock").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from rempart.guard.alarm import Actor, ActorKind, Alarm
@@ -17,6 +18,7 @@ def client(address: str, score: float, user: str = "alice") -> ActorState:
     state.hits.append(Hit(score, f"encrypted: {address}/a.docx"))
     state.paths.append(f"{address}/a.docx")
     state.first_seen = datetime.now(UTC)
+    state.last_seen = time.monotonic()  # as the scorer stamps each actor it sees
     return state
 
 

@@ -29,24 +29,39 @@ if TYPE_CHECKING:
 RESPOND_ALONE = "default"
 
 
-def respond_alone(args: list[str]) -> list[str]:
+def respond_alone(
+    args: list[str],
+    takes_value: frozenset[str] = frozenset(),
+    names: frozenset[str] = frozenset(),
+) -> list[str]:
     """Give a bare `--respond` its value: `default`, the common case without a config file.
 
     Click (and Typer) options with values always take the next argument, so the command line
     is completed before it is parsed: `--respond` at the end, or followed by another option,
     or by something that can only be the PATH (it has a `/`, or names a folder) is
-    `--respond default`. `--respond record`, `--respond=record`, `--respond record --respond
-    alert` are left alone, and `--respond recrod` still fails as an unknown responder.
+    `--respond default`. A responder's name (`names`) stays its value even when a folder of
+    that name is in the current directory; `--respond=record`, `--respond record --respond
+    alert` are left alone, and `--respond recrod` still fails as an unknown responder. The
+    value of another option (`takes_value`: `--config --respond`) and everything after `--`
+    are never looked at.
     """
     out: list[str] = []
-    for k, arg in enumerate(args):
+    k = 0
+    while k < len(args):
+        arg = args[k]
         out.append(arg)
+        k += 1
         if arg == "--":
-            out.extend(args[k + 1 :])
+            out.extend(args[k:])
             break
         if arg != "--respond":
+            if arg in takes_value and k < len(args):  # its value, whatever it looks like
+                out.append(args[k])
+                k += 1
             continue
-        nxt = args[k + 1] if k + 1 < len(args) else None
+        nxt = args[k] if k < len(args) else None
+        if nxt is not None and (nxt in names or nxt == RESPOND_ALONE):
+            continue
         if nxt is None or nxt.startswith("-") or "/" in nxt or os.path.isdir(nxt):
             out.append(RESPOND_ALONE)
     return out
@@ -55,7 +70,20 @@ def respond_alone(args: list[str]) -> list[str]:
 class _RespondCommand(TyperCommand):
     # the context's class is Typer's own copy of Click's (private): any context goes
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, respond_alone(args))
+        # Typer's options are its private copy of Click's: told apart by their attributes
+        takes_value = frozenset(
+            o
+            for p in self.params
+            if p.param_type_name == "option" and not getattr(p, "is_flag", True)
+            for o in p.opts
+            if o != "--respond"
+        )
+        names: frozenset[str] = frozenset()
+        if "--respond" in args:  # the responders are loaded then anyway (not for --help)
+            from rempart.guard.respond import RESPONDERS
+
+            names = frozenset(name for name, _spec in RESPONDERS.items())
+        return super().parse_args(ctx, respond_alone(args, takes_value, names))
 
 
 @app.command("guard", cls=_RespondCommand)
@@ -165,10 +193,15 @@ def guard(
     signal.signal(signal.SIGINT, _stop)
     summary = g.run()
     drops = summary.dropped_kernel + summary.dropped_queue
+    extra = []  # said only when it happened
+    if summary.refused_audit_records:
+        extra.append(f"{summary.refused_audit_records} audit records refused (sender not smbd)")
+    if summary.reads_dropped:
+        extra.append(f"reads queue overflowed {summary.reads_dropped} times")
     err.print(
         f"stopped: {summary.events} events, {len(summary.alarms)} alarms, {drops} dropped "
         f"(kernel {summary.dropped_kernel}, queue {summary.dropped_queue}), "
-        f"{summary.damaged_audit_lines} damaged audit lines"
+        f"{summary.damaged_audit_lines} damaged audit lines" + "".join(f", {e}" for e in extra)
     )
     raise typer.Exit(ExitStatus.FOUND if summary.alarms else ExitStatus.OK)
 
@@ -217,3 +250,6 @@ def _status(engine: Engine, as_json: bool) -> None:
         )
         for line in r.last_alarms:
             out.print(f"  alarm {escape(line)}")
+            key = line.split(": ", 1)[0]
+            for said in r.alarm_responses.get(key, ()):
+                out.print(f"    response {escape(said)}")

@@ -17,6 +17,8 @@ from rempart.guard.content import Content, read_fd, read_path
 from rempart.guard.events import Event, Op
 
 DEFAULT_LIMIT = 200_000
+#: folder renames remembered (see `Baseline.folder_renamed`)
+_RENAMES = 256
 
 
 class Baseline:
@@ -25,6 +27,10 @@ class Baseline:
         self.limit = limit
         self._files: OrderedDict[str, Content] = OrderedDict()
         self.forgotten = 0
+        #: (old folder + "/", new folder + "/"), oldest first: the records of the files below a
+        #: renamed folder keep their old paths until one is asked for (moving them all at the
+        #: rename would cost a scan of the whole baseline per rename: an attacker's lever)
+        self._renames: list[tuple[str, str]] = []
 
     def build(
         self, skip: Callable[[str], bool], progress: Callable[[int], None] | None = None
@@ -42,6 +48,27 @@ class Baseline:
         found = self._files.get(path)
         if found is not None:
             self._files.move_to_end(path)
+        elif self._renames:
+            found = self._renamed(path)
+        return found
+
+    def folder_renamed(self, old: str, new: str) -> None:
+        """The folder `old` is now `new`: its files are known under their new paths."""
+        self._renames.append((old.rstrip("/") + "/", new.rstrip("/") + "/"))
+        del self._renames[:-_RENAMES]
+
+    def _renamed(self, path: str) -> Content | None:
+        """The record of `path` kept under the path it had before folder renames, moved to
+        `path` when found (newest rename first: `a` -> `b` then `b` -> `c` finds `a/x`)."""
+        was = path
+        for old, new in reversed(self._renames):
+            if was.startswith(new):
+                was = old + was[len(new) :]
+        if was == path:
+            return None
+        found = self._files.pop(was, None)
+        if found is not None:
+            self.put(path, found)
         return found
 
     def put(self, path: str, content: Content) -> None:
@@ -53,12 +80,17 @@ class Baseline:
 
     def move(self, old: str, new: str) -> Content | None:
         found = self._files.pop(old, None)
+        if found is None and self._renames and self._renamed(old) is not None:
+            found = self._files.pop(old, None)
         if found is not None:
             self.put(new, found)
         return found
 
     def forget(self, path: str) -> Content | None:
-        return self._files.pop(path, None)
+        found = self._files.pop(path, None)
+        if found is None and self._renames and self._renamed(path) is not None:
+            found = self._files.pop(path, None)
+        return found
 
     def apply(self, ev: Event) -> tuple[Content | None, Content | None]:
         """Keep the baseline current with one operation; returns the file's content before

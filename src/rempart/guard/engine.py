@@ -78,6 +78,10 @@ class Summary:
     dropped_kernel: int = 0
     dropped_queue: int = 0
     damaged_audit_lines: int = 0
+    #: audit records sent by a process that is neither smbd nor a trusted forwarder
+    refused_audit_records: int = 0
+    #: overflows of fanotify's reads queue (reads only feed the type funnel: not a blind spot)
+    reads_dropped: int = 0
 
 
 class Guard:
@@ -194,12 +198,18 @@ class Guard:
         s = self.summary
         s.dropped_kernel, s.dropped_queue = self.queue.kernel_dropped, self.queue.dropped
         s.damaged_audit_lines = sum(src.damaged for src in self.sources)
+        s.refused_audit_records = sum(getattr(src, "refused", 0) for src in self.sources)
+        s.reads_dropped = sum(getattr(src, "reads_dropped", 0) for src in self.sources)
         self.recorder.flush(s.dropped_kernel, s.dropped_queue)
         s.events = self.recorder.events
 
     def _one(self, ev: Event) -> None:
         inside = self.root + "/"
         if not ev.path.startswith(inside) and not (ev.path2 or "").startswith(inside):
+            return
+        if ev.op is Op.RENAME and ev.path2 and (ev.folder or self._folder_renamed(ev)):
+            # not scored (a folder has no content); its files keep their records
+            self.baseline.folder_renamed(ev.path, ev.path2)
             return
         if ev.source in AUDIT_SOURCES:
             client = Client(ev.address or "?", ev.user)
@@ -247,6 +257,14 @@ class Guard:
             self._raise_due()
         if hits and (alarm := self.who.account_alarm(actor, state, self.options.incident)):
             self._raise(alarm)
+
+    def _folder_renamed(self, ev: Event) -> bool:
+        """A rename from the audit log (which does not say files from folders) of a folder."""
+        return (
+            ev.source in AUDIT_SOURCES
+            and ev.path not in self.baseline
+            and (os.path.isdir(ev.path2 or ""))
+        )
 
     def _urgent_first(self, batch: list[Event]) -> list[Event]:
         """Events touching a decoy first (decisive, known by path alone), then arrival order:

@@ -38,6 +38,8 @@ class Event:
     #: under us; whoever takes the event from the queue closes it
     fd: int | None = None
     at: float = 0.0  # time.monotonic() when the source saw it
+    #: a folder, not a file (fanotify's renames of folders: the baseline follows them)
+    folder: bool = False
 
     def release(self) -> None:
         """Close the event's fd, if any (the event was analysed or dropped)."""

@@ -20,6 +20,10 @@ from rempart.guard.indicators import INDICATORS, History, Hit, Observation
 THRESHOLD = 2.0
 _IDLE = 3600.0
 _SWEEP = 60.0  # seconds between two sweeps of idle actors
+#: actors kept at most: every process that reads a file of the share is one (reads feed the
+#: type funnel), so `find -exec cat` over a big share would otherwise keep one per file for
+#: an hour; past it, actors without points go first, the least recently seen first
+MAX_ACTORS = 20_000
 _KEEP_PATHS = 20
 _KEEP_REASONS = 12
 
@@ -52,6 +56,8 @@ class Scorer:
             if now - self._swept > _SWEEP:  # readers make many short-lived actors
                 self._forget_idle()
                 self._swept = now
+            if len(self.actors) >= MAX_ACTORS:
+                self._evict()
             found = self.actors[actor.key] = ActorState(actor)
         found.last_seen = now
         return found
@@ -99,6 +105,21 @@ class Scorer:
             incident=incident,
             first_seen=state.first_seen,
         )
+
+    def _evict(self) -> None:
+        """Down to 90% of MAX_ACTORS: actors without points first (readers), least recently
+        seen first; an actor alarmed or waiting to be is kept."""
+        self._forget_idle()
+        excess = len(self.actors) - int(MAX_ACTORS * 0.9)
+        if excess <= 0:
+            return
+        candidates = [
+            (s.score > 0, s.last_seen, k)
+            for k, s in self.actors.items()
+            if not s.alarmed and s.due_since is None
+        ]
+        for _points, _seen, key in sorted(candidates)[:excess]:
+            del self.actors[key]
 
     def _forget_idle(self) -> None:
         now = time.monotonic()

@@ -27,6 +27,9 @@ class RunStatus:
     dropped_kernel: int
     dropped_queue: int
     last_alarms: tuple[str, ...]
+    #: actor key of each of `last_alarms` -> what the responders did about it, one line each
+    #: (a user alarm: every address blocked or refused, every session closed)
+    alarm_responses: dict[str, tuple[str, ...]]
 
 
 def runs(engine: Engine, limit: int = 10) -> list[RunStatus]:
@@ -47,6 +50,21 @@ def runs(engine: Engine, limit: int = 10) -> list[RunStatus]:
                 .order_by(GuardAlarm.id.desc())
                 .limit(5)
             ).all()
+            keys = {key for key, _reasons in alarms}
+            done: dict[str, list[str]] = {}
+            for key, responder, ok, dry, detail in conn.execute(
+                select(
+                    GuardResponse.actor_key,
+                    GuardResponse.responder,
+                    GuardResponse.ok,
+                    GuardResponse.dry_run,
+                    GuardResponse.detail,
+                )
+                .where(GuardResponse.run_id == run.id, GuardResponse.actor_key.in_(keys))
+                .order_by(GuardResponse.id)
+            ).all():
+                said = f"{responder}: {'ok' if ok else 'FAILED'}{' (dry run)' if dry else ''}"
+                done.setdefault(key, []).append(f"{said} {detail}")
             out.append(
                 RunStatus(
                     id=run.id,
@@ -65,6 +83,7 @@ def runs(engine: Engine, limit: int = 10) -> list[RunStatus]:
                     last_alarms=tuple(
                         f"{key}: {(json.loads(reasons) or ['?'])[0]}" for key, reasons in alarms
                     ),
+                    alarm_responses={k: tuple(v) for k, v in done.items()},
                 )
             )
     return out

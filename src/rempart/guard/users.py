@@ -27,6 +27,7 @@ MIN_SHARE = 0.5
 #: how long an address stays among the account's "recent" ones (block-client blocks them all)
 RECENT = 1800.0
 _ADDRESSES = 64  # per account: the most recent ones are kept
+_PARTS = 256  # per account: scored actors kept (smbd children come and go for weeks)
 _IDLE = 3600.0
 _KEEP_REASONS = 12
 
@@ -85,6 +86,7 @@ class Users:
             return False
         if state.score > 0:  # only actors with points: the parts stay few
             found.parts[state.actor.key] = (address, state)
+            _prune(found.parts)
         counted = found.counted()
         if found.alarmed or len(counted) < 2 or sum(counted.values()) < self.threshold:
             return False
@@ -124,3 +126,16 @@ class Users:
         now = time.monotonic()
         for key in [k for k, u in self.users.items() if now - u.last_seen > _IDLE]:
             del self.users[key]
+
+
+def _prune(parts: dict[str, tuple[str, ActorState]]) -> None:
+    """Drop the actors the scorer forgets (idle for `_IDLE`): their points no longer count for
+    the account either, and a busy account's smbd children of past weeks are not kept; then
+    the least recently seen beyond `_PARTS`."""
+    since = time.monotonic() - _IDLE
+    for key in [k for k, (_a, s) in parts.items() if s.last_seen < since]:
+        del parts[key]
+    if len(parts) > _PARTS:
+        by_age = sorted(parts, key=lambda k: parts[k][1].last_seen)
+        for key in by_age[: len(parts) - _PARTS]:
+            del parts[key]

@@ -7,6 +7,9 @@ smbd serving it stops writing for it at once).
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +41,12 @@ class BlockClient:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise UsageError(f"never_block: not an address or network: {entry!r}") from None
+        # A user alarm blocks every address the account was seen on, not only the attacker's:
+        # the server itself (a job mounting its own share) and the responder's own machine
+        # (the SSH session running the guard) must never be among them, listed or not.
+        self.protected = {a: "the server's own address" for a in own_addresses(self.netns)}
+        if responder := responder_address():
+            self.protected.setdefault(responder, "the responder's address (SSH_CLIENT)")
 
     def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
         addresses = _addresses(alarm)
@@ -59,7 +68,9 @@ class BlockClient:
         where = f" in netns {self.netns}" if self.netns else ""
         scope = "all ports" if self.ports is None else "ports " + ",".join(map(str, self.ports))
         try:
-            nft.parse_address(address, self.never_block)
+            addr = str(nft.parse_address(address, self.never_block))
+            if (why := self.protected.get(addr)) is not None:
+                return False, f"{address} not blocked: refusing to block {why}"
             if dry_run:
                 return True, f"would block {address} ({scope}) with nftables{where}"
             if nft.block_client(
@@ -73,6 +84,35 @@ class BlockClient:
             return True, f"{address} was already blocked{where}"
         except RempartError as exc:  # refused (loopback, never_block) or nft failed
             return False, f"{address} not blocked: {exc}"
+
+
+def own_addresses(netns: str | None) -> list[str]:
+    """The addresses of this host (or of the network namespace `netns`), from `ip -j addr`.
+
+    Raises:
+        UsageError: `ip` is missing or fails (block-client could then block the server itself).
+    """
+    cmd = ["ip", "-j", "addr", "show"] if netns is None else ["ip", "-n", netns, "-j", "addr"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=True)
+        links = json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, json.JSONDecodeError) as exc:
+        raise UsageError(f"block-client: cannot list the server's own addresses: {exc}") from None
+    return [
+        str(ipaddress.ip_address(info["local"]))
+        for link in links
+        for info in link.get("addr_info", [])
+        if "local" in info
+    ]
+
+
+def responder_address() -> str | None:
+    """The address the guard's operator is connected from (SSH_CLIENT), if any."""
+    words = os.environ.get("SSH_CLIENT", "").split()
+    try:
+        return str(nft.parse_address(words[0])) if words else None
+    except RempartError:
+        return None
 
 
 def _addresses(alarm: Alarm) -> tuple[str, ...]:

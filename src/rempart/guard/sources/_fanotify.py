@@ -120,6 +120,16 @@ class FanotifySource:
         if self.unread:
             self.blind_spots = f"reads unseen in {self.unread} folders (fanotify mark refused)"
 
+    def _watch_tree(self, top: str) -> None:
+        """Marks for a folder created or moved into the share, and for its subfolders (a
+        folder moved in arrives whole). A folder renamed inside the share keeps its marks (they
+        are on the inode): marking it again is harmless."""
+        if self.read_fd is None:
+            return
+        for folder, subdirs, _files in os.walk(top):
+            subdirs[:] = [d for d in subdirs if not d.startswith(".rempart")]
+            self._watch_folder(folder)
+
     def _watch_folder(self, folder: str) -> None:
         if self.read_fd is None:
             return
@@ -193,11 +203,19 @@ class FanotifySource:
             elif mask & FAN_Q_OVERFLOW:
                 self.queue.count_kernel_drop()
             elif mask & FAN_ONDIR:
-                if self.read_fd is not None and mask & (FAN_CREATE | FAN_RENAME):
-                    names = self._info(data[off + meta_len : off + length])
-                    new = names.get(INFO_DFID_NAME) or names.get(INFO_NEW_DFID_NAME)
-                    if new and self._inside(new):  # a new folder: its reads too
-                        self._watch_folder(new)
+                names = self._info(data[off + meta_len : off + length])
+                if mask & (FAN_RENAME | FAN_DELETE):
+                    # the cache maps a folder's handle to its path: after a rename, every
+                    # file below it (and below its subfolders) would be named at the old path
+                    self._dirs.clear()
+                old = names.get(INFO_OLD_DFID_NAME)
+                if mask & FAN_RENAME and old and self._inside(old):
+                    new_path = names.get(INFO_NEW_DFID_NAME) or old
+                    ev = Event(self.name, Op.RENAME, old, new_path, pid=pid, at=now, folder=True)
+                    self.queue.put(ev)
+                new = names.get(INFO_DFID_NAME) or names.get(INFO_NEW_DFID_NAME)
+                if mask & (FAN_CREATE | FAN_RENAME) and new and self._inside(new):
+                    self._watch_tree(new)  # a new folder, or one moved in: its reads too
             elif pid != self.own_pid:
                 names = self._info(data[off + meta_len : off + length])
                 self._emit(mask, names, pid, now)

@@ -9,6 +9,12 @@ PID with each datagram (SO_PASSCRED): when it is an smbd, that is the child serv
 as `debug pid = yes` gives in the file. A forwarding daemon's PID is not smbd's: then the
 `TAG[PID]:` of the message is used, if any.
 
+The socket is writable by everyone (smbd children send as the connected user's uid), so the
+kernel's credentials decide what is believed: a record is taken only from an smbd process, or
+from a forwarder running as root or as the guard's own user. Anything else (a local user
+writing `smbd_audit: 10.0.0.9|alice|...` to get an innocent client blocked) is refused and
+counted (`refused`). A datagram cut by the receive buffer (MSG_TRUNC) is counted as damaged.
+
 A datagram is `<PRI>` + optional timestamp/host + `smbd_audit: ` + the record
 (`IP|user|machine|share|op|ok|path[|path2]`, prefix `%I|%u|%m|%S`); anything else (smbd's
 "connect to service" lines, other programs) is ignored, damaged records are counted.
@@ -23,6 +29,7 @@ import socket
 import stat
 import struct
 import threading
+import time
 
 from rempart.guard._errors import SourceUnavailable
 from rempart.guard.correlate import is_smbd
@@ -33,6 +40,7 @@ from rempart.guard.sources._samba import parse_line, record_event
 _UCRED = struct.Struct("=iII")  # pid, uid, gid
 _TAG_PID = re.compile(rb"^(?:<\d{1,3}>)?[^|]*?\[(\d+)\]: ")
 _MAX = 64 * 1024
+_SMBD_TTL = 5.0
 
 
 def record_of(datagram: bytes) -> bytes | None:
@@ -60,21 +68,31 @@ class SambaSyslogSource:
         self.queue = queue
         self.records = 0
         self.damaged = 0
-        self._smbd: dict[int, bool] = {}
+        self.refused = 0
+        self._trusted_uids = {0, os.geteuid()}
+        self._smbd: dict[int, tuple[bool, float]] = {}
         with contextlib.suppress(FileNotFoundError):  # a socket left by a previous run
             if not stat.S_ISSOCK(os.lstat(self.path).st_mode):
                 raise SourceUnavailable(f"{self.path} exists and is not a socket")
+            if _in_use(self.path):  # another guard's: unlinking it would blind that one
+                raise SourceUnavailable(f"{self.path} is in use by another process")
             os.unlink(self.path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        # credentials before the first datagram can arrive: one without them is refused
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # bursts
+        self.sock.settimeout(0.2)
         try:
             self.sock.bind(self.path)
         except OSError as exc:
             self.sock.close()
             raise SourceUnavailable(f"cannot bind {self.path}: {exc.strerror}") from exc
-        os.chmod(self.path, 0o666)  # smbd may send as the connected user's uid (root here)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # bursts
-        self.sock.settimeout(0.2)
+        try:
+            os.chmod(self.path, 0o666)  # smbd sends as the connected user's uid: see `feed`
+        except OSError as exc:  # never leave our socket file behind
+            self.sock.close()
+            os.unlink(self.path)
+            raise SourceUnavailable(f"cannot open {self.path} to smbd: {exc.strerror}") from exc
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="samba-syslog", daemon=True)
 
@@ -92,13 +110,18 @@ class SambaSyslogSource:
         with contextlib.suppress(OSError):
             os.unlink(self.path)
 
-    def feed(self, datagram: bytes, sender: int | None = None) -> None:
-        """One syslog message; `sender` is the PID the kernel gave with it."""
+    def feed(self, datagram: bytes, sender: int | None = None, uid: int | None = None) -> None:
+        """One syslog message; `sender` and `uid` are the credentials the kernel gave with it
+        (None: not known, as in tests feeding records directly: then it is trusted)."""
         raw = record_of(datagram)
         if raw is None:
             return
+        smbd = sender is not None and self._is_smbd(sender)
+        if sender is not None and not smbd and uid not in self._trusted_uids:
+            self.refused += 1  # neither smbd nor a forwarder we trust: a spoofed record?
+            return
         tag = _TAG_PID.match(datagram)
-        pid = sender if sender is not None and self._is_smbd(sender) else None
+        pid = sender if smbd else None
         if pid is None and tag is not None:
             pid = int(tag.group(1))
         record = parse_line(raw, pid)
@@ -111,26 +134,44 @@ class SambaSyslogSource:
             self.queue.put(ev)
 
     def _is_smbd(self, pid: int) -> bool:
+        now = time.monotonic()
         found = self._smbd.get(pid)
-        if found is None:
-            if len(self._smbd) > 10_000:  # bounded: PIDs are reused anyway
+        # believed for a few seconds only: PIDs are reused, and a local user's process given a
+        # former smbd's PID must not be taken for one
+        if found is None or now - found[1] > _SMBD_TTL:
+            if len(self._smbd) > 10_000:  # bounded
                 self._smbd.clear()
-            found = self._smbd[pid] = is_smbd(pid)
-        return found
+            found = self._smbd[pid] = (is_smbd(pid), now)
+        return found[0]
 
     def _run(self) -> None:
         space = socket.CMSG_SPACE(_UCRED.size)
         while not self._stop.is_set():
             try:
-                data, anc, _flags, _addr = self.sock.recvmsg(_MAX, space)
+                data, anc, flags, _addr = self.sock.recvmsg(_MAX, space)
             except TimeoutError:
                 continue
             except OSError:
                 if self._stop.is_set():
                     return
                 raise
-            sender = None
+            if flags & socket.MSG_TRUNC:  # a record cut at _MAX: its path is not the real one
+                self.damaged += 1
+                continue
+            sender, uid = 0, -1  # no credentials (cannot happen with SO_PASSCRED): untrusted
             for level, kind, body in anc:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                    sender = _UCRED.unpack_from(body)[0]
-            self.feed(data, sender)
+                    sender, uid, _gid = _UCRED.unpack_from(body)
+            self.feed(data, sender, uid)
+
+
+def _in_use(path: str) -> bool:
+    """Whether a process is bound to the datagram socket at `path` (a stale one refuses)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
