@@ -80,9 +80,12 @@ def attacks(
     base: Path, work: Path, runs: int, quick: bool, paces: list[str], notes: Path | None
 ) -> list[dict[str, object]]:
     grid = []
+    # every layout at every pace (in place), then every behaviour at every pace (mixed layouts)
     for layout in LAYOUTS if paces == list(PACES) else []:
-        for order in ("alpha", "random"):
-            grid += [(layout, "in-place", "full", order, i) for i in range(max(1, runs // 2))]
+        for pace in paces:
+            for order in ("alpha", "random"):
+                n = 1 if pace == "slow-1/s" and order == "alpha" else max(1, runs // 2)
+                grid += [(layout, "in-place", pace, order, i) for i in range(n)]
     for behaviour in BEHAVIOURS:
         for pace in paces:
             for order in ("alpha", "random"):

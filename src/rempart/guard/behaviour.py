@@ -90,8 +90,10 @@ def note_created(obs: Observation) -> None:
     if obs.before is None and len(h.created) < _CREATED:
         h.created[stem(ev.path)] = ev.path
         after = obs.after
-        if after is not None and after.verdict is Verdict.INTACT and len(h.valid_copies) < _CREATED:
-            h.valid_copies[ev.path] = after.format  # create-then-delete: a conversion?
+        if ev.op is Op.WRITE and len(h.valid_copies) < _CREATED:
+            # create-then-delete: a conversion ("" when judged and not a valid file)
+            valid = after is not None and after.verdict is Verdict.INTACT
+            h.valid_copies[ev.path] = after.format if valid and after is not None else ""
 
 
 @INDICATORS.register("type-funnel")

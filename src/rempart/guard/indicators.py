@@ -39,10 +39,10 @@ class History:
     changes: deque[tuple[float, str]] = field(default_factory=deque)
     changed: dict[str, int] = field(default_factory=dict)
     rate_counted: bool = False
-    #: copies counted by create-then-delete before their content was judged -> (original,
-    #: its format)
+    #: copies whose original was deleted before their content was judged -> (original,
+    #: its format): create-then-delete decides when the copy's write is judged
     counted_copies: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: new files the actor wrote that are valid (intact) files -> their format
+    #: new files the actor wrote, judged -> their format when valid (intact), else ""
     valid_copies: dict[str, str] = field(default_factory=dict)
     #: the most changes seen within one window so far (what benchmarks compare)
     peak_changes: int = 0
@@ -153,24 +153,27 @@ def _create_delete(obs: Observation) -> Hit | None:
     of another format (`x.log.gz`, a PDF of a document): compressing or converting is
     everyday work. A copy judged intact in the original's own format still counts (an
     attack that keeps the file's header). The copy's write and the delete come from two
-    fanotify groups, in either order: a copy not judged yet counts now, and its points are
-    given back when it turns out to be such a conversion (nothing is read twice)."""
+    fanotify groups, in either order: a delete whose copy is not judged yet waits for it, and
+    counts only if the copy is no such conversion (counting first and giving the points
+    back later let a log rotation of a few hundred files reach the threshold meanwhile)."""
     ev, h = obs.event, obs.history
     if ev.op is Op.WRITE and ev.path in h.counted_copies:
         original, fmt = h.counted_copies.pop(ev.path)
         after = obs.after
         if after is not None and after.verdict is Verdict.INTACT and after.format != fmt:
-            return Hit(-0.25, f"copy is a valid {after.format} file, not counted: {original}")
-        return None
+            return None
+        return Hit(0.25, f"copy written, original deleted: {original}")
     copy = h.created.get(stem(ev.path))
     if ev.op is not Op.DELETE or obs.before is None or copy in (None, ev.path):
         return None
     assert copy is not None
-    valid = h.valid_copies.get(copy)
-    if valid is not None and valid != obs.before.format:  # judged first: a conversion
+    valid = h.valid_copies.get(copy)  # None: not judged yet; "": judged, not a valid file
+    if valid is None:
+        if len(h.counted_copies) < 4096:
+            h.counted_copies[copy] = (obs.rel, obs.before.format)
         return None
-    if valid is None and len(h.counted_copies) < 4096:
-        h.counted_copies[copy] = (obs.rel, obs.before.format)
+    if valid and valid != obs.before.format:  # a conversion
+        return None
     return Hit(0.25, f"copy written, original deleted: {obs.rel}")
 
 
