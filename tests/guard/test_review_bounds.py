@@ -36,11 +36,11 @@ def test_an_accounts_parts_forget_idle_actors_and_stay_bounded(
     # a week-old smbd child's points no longer count for the account
     assert not u.scored("alice", "10.0.0.8", _state(1, 1.5, now - 7 * 86400))
     assert not u.scored("alice", "10.0.0.9", _state(2, 1.0, now))
-    assert len(u.users["alice"].parts) == 1
-    assert u.users["alice"].score == 1.0
+    assert len(u.users[(users.SMB, "alice")].parts) == 1
+    assert u.users[(users.SMB, "alice")].score == 1.0
     for pid in range(10, 10 + 3 * users._PARTS):  # weeks of connections, each with a point
         u.scored("alice", f"10.1.{pid // 250}.{pid % 250}", _state(pid, 0.1, now))
-    assert len(u.users["alice"].parts) <= users._PARTS
+    assert len(u.users[(users.SMB, "alice")].parts) <= users._PARTS
 
 
 def test_a_reused_smbd_pid_does_not_inherit_its_client(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,9 @@ from typing import Protocol
 class ActorKind(StrEnum):
     PROCESS = "process"  # a local process, known by its PID (fanotify)
     SMB_CLIENT = "smb-client"  # a client of Samba, known by its address (vfs_full_audit)
-    USER = "user"  # an account, whatever the process or address it writes from
+    #: an account, whatever the process or address it writes from: a Samba account (its
+    #: `addresses`) or a local Unix user (its `pids`)
+    USER = "user"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Actor:
     smbd_pid: int | None = None
     #: a user: every client address the account was seen on recently (block-client)
     addresses: tuple[str, ...] = ()
+    #: a local Unix user: the PIDs of its processes that scored (stop-process stops each)
+    pids: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
@@ -41,6 +45,8 @@ class Actor:
             return f"process:{self.pid}"
         if self.kind is ActorKind.SMB_CLIENT:
             return f"smb-client:{self.address}"
+        if self.pids:  # a local Unix user, never mistaken for the Samba account of that name
+            return f"local-user:{self.user}"
         return f"user:{self.user}"
 
 

@@ -1,18 +1,23 @@
-"""Who an alarm is about: the SMB client behind an smbd process, and the account behind
-clients (`users`). Kept apart from the loop of `engine`, which only asks."""
+"""Who an alarm is about: the SMB client behind an smbd process, the account behind clients
+and the Unix user behind local processes (`users`). Kept apart from the loop of `engine`,
+which only asks."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import time
+from collections import OrderedDict
+from dataclasses import replace
 
 from rempart.guard.alarm import Actor, ActorKind, Alarm
 from rempart.guard.correlate import Client, Correlator, command_of
 from rempart.guard.scoring import ActorState, Scorer
-from rempart.guard.users import Users
+from rempart.guard.users import LOCAL, Users
 
 #: how long an alarm on an smbd process waits for the audit log to name its client
 NAME_WAIT = 1.5
+_UIDS = 4096  # PIDs whose user was read (one read of /proc per process, not per event)
 
 
 class Attribution:
@@ -21,6 +26,9 @@ class Attribution:
         self.corr = corr
         self.scorer = scorer
         self.users = users
+        #: PID -> (its Unix user's name, its parent's PID), None when it had exited (it then
+        #: does not count)
+        self._uids: OrderedDict[int, tuple[str, int] | None] = OrderedDict()
 
     def name(self, state: ActorState, *, audited: bool) -> Actor | None:
         """The actor to alarm about `state`: its SMB client when the audit names one; None
@@ -43,7 +51,7 @@ class Attribution:
         account's alarm when it has just crossed the threshold."""
         client = self.client(actor)
         if client is None:
-            return None
+            return self.local_alarm(actor, state, incident)
         states = [state]
         for pid in self.corr.pids_of(client):
             found = self.scorer.actors.get(Actor(ActorKind.PROCESS, pid=pid).key)
@@ -51,6 +59,46 @@ class Attribution:
                 states.append(found)
         crossed = [self.users.scored(client.user, client.address, s) for s in states]
         return self.users.alarm(client.user or "", incident) if any(crossed) else None
+
+    def local_alarm(self, actor: Actor, state: ActorState, incident: str | None) -> Alarm | None:
+        """Add a local process's `state` to its Unix user's score; the user's alarm when it has
+        just crossed the threshold. smbd (SMB clients' work), the guard itself and processes
+        already gone before their first scored event are never counted."""
+        pid = actor.pid
+        if actor.kind is not ActorKind.PROCESS or pid is None or pid == os.getpid():
+            return None
+        if self.corr.smbd(pid):
+            return None
+        user = self.user_of(pid)
+        if user is None or not self.users.scored(user, str(pid), state, LOCAL):
+            return None
+        alarm = self.users.alarm(user, incident, LOCAL)
+        if (parent := self._parent(alarm.actor.pids)) is not None:
+            # the loop starting one process per file writes nothing: the operator is told
+            alarm = replace(alarm, reasons=(alarm.reasons[0], parent, *alarm.reasons[1:]))
+        return alarm
+
+    def user_of(self, pid: int) -> str | None:
+        """The name of `pid`'s real user (read once per PID), "uid N" without a name."""
+        if pid not in self._uids:
+            found = owner(pid)
+            self._uids[pid] = None if found is None else (user_name(found[0]), found[1])
+            while len(self._uids) > _UIDS:
+                self._uids.popitem(last=False)
+        known = self._uids[pid]
+        return None if known is None else known[0]
+
+    def _parent(self, pids: tuple[int, ...]) -> str | None:
+        """A reason naming the process that started two or more of `pids`, if one did."""
+        parents = [k[1] for p in pids if (k := self._uids.get(p)) is not None and k[1] > 1]
+        if not parents:
+            return None
+        ppid = max(set(parents), key=parents.count)
+        n = parents.count(ppid)
+        if n < 2:
+            return None
+        what = command_of(ppid) or "exited"
+        return f"{n} of these processes started by PID {ppid} ({what}): it is not stopped"
 
     def client(self, actor: Actor) -> Client | None:
         """The SMB client (address and account) behind `actor`, when the audit named one."""
@@ -60,3 +108,36 @@ class Attribution:
             found = self.corr.client_of_pid(actor.pid)
             return found if found is not None and found.user else None
         return None
+
+
+def owner(pid: int) -> tuple[int, int] | None:
+    """The real uid (`Uid:`) and parent (`PPid:`) of `pid` from /proc/PID/status, in one read;
+    None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            return parse_status(f.read(4096))  # both lines come within the first 1 KiB
+    except OSError:  # gone: not counted
+        return None
+
+
+def parse_status(raw: bytes) -> tuple[int, int] | None:
+    """(real uid, parent PID) from the text of /proc/PID/status; None when either is missing
+    or unreadable."""
+    found: dict[bytes, int] = {}
+    for line in raw.splitlines():
+        key, _sep, value = line.partition(b":")
+        if key in (b"Uid", b"PPid") and key not in found:
+            try:
+                found[key] = int(value.split()[0])
+            except (ValueError, IndexError):
+                return None
+    if len(found) != 2:
+        return None
+    return found[b"Uid"], found[b"PPid"]
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without an entry (a container's, a deleted account's)
+        return f"uid {uid}"

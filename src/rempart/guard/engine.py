@@ -226,6 +226,9 @@ class Guard:
                 self.corr.write(ev.path, ev.pid)
             elif smbd and self._audited() and ev.op is not Op.READ:
                 return  # the audit log reports smbd's renames and deletes, with the client
+            elif not smbd and ev.pid is not None and ev.op is not Op.READ:
+                # its user now, while it runs: a process per file is gone in milliseconds
+                self.who.user_of(ev.pid)
             actor = self.corr.actor(ev.pid, [ev.path]) or Actor(ActorKind.PROCESS, pid=ev.pid)
         if ev.op is Op.READ:  # cheap: no content read, nothing recorded
             self.scorer.read(self.scorer.state(actor), ev, self.baseline.get(ev.path))

@@ -50,6 +50,11 @@ class ResponderSpec:
     factory: Callable[[Mapping[str, Any], Context], Responder]
     #: the kinds of actors the responder can act on (others get no response)
     kinds: frozenset[ActorKind] = field(default_factory=lambda: frozenset(ActorKind))
+    #: a finer test than `kinds` (stop-process: a user only when it is a local one, with PIDs)
+    applies: Callable[[Actor], bool] | None = None
+
+    def acts_on(self, actor: Actor) -> bool:
+        return actor.kind in self.kinds and (self.applies is None or self.applies(actor))
 
 
 #: Options every responder takes.
@@ -121,6 +126,7 @@ def actor_json(actor: Actor) -> dict[str, Any]:
         "user": actor.user,
         "smbd_pid": actor.smbd_pid,
         "addresses": list(actor.addresses),
+        "pids": list(actor.pids),
     }
 
 

@@ -72,8 +72,7 @@ class Dispatcher:
     def handle(self, alarm: Alarm) -> list[Response]:
         """Act on `alarm`; returns the responses made by the time the blocks and records are done
         (plus the alerts finished within `notify_wait`)."""
-        kind = alarm.actor.kind
-        todo = [e for e in self.enabled if kind in e.spec.kinds]
+        todo = [e for e in self.enabled if e.spec.acts_on(alarm.actor)]
         out = [_call(e, alarm) for e in todo if e.spec.phase == "block"]
         for resp in out:
             self._write(alarm, resp)

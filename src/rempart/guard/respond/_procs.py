@@ -44,6 +44,18 @@ def cmdline(pid: int) -> str | None:
     return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
 
 
+def started(pid: int) -> float | None:
+    """When `pid` started (seconds since the epoch, to about a second), None when gone."""
+    try:
+        raw = (_PROC / str(pid) / "stat").read_text(errors="replace")
+        ticks = int(raw[raw.rindex(")") + 2 :].split()[19])  # field 22: starttime
+        with open(_PROC / "stat") as f:
+            btime = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
 def all_procs() -> list[ProcInfo]:
     found = []
     for entry in os.listdir(_PROC):

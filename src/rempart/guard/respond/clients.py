@@ -49,6 +49,8 @@ class BlockClient:
             self.protected.setdefault(responder, "the responder's address (SSH_CLIENT)")
 
     def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
+        if alarm.actor.pids:
+            return _local(self.name, alarm, dry_run)
         addresses = _addresses(alarm)
         if not addresses:
             return response(self.name, alarm, ok=False, dry_run=dry_run, detail="no address")
@@ -115,6 +117,15 @@ def responder_address() -> str | None:
         return None
 
 
+def _local(name: str, alarm: Alarm, dry_run: bool) -> Response:
+    """A local Unix user's alarm: no SMB client, nothing to do here; said, not silent."""
+    detail = (
+        f"nothing to do: {alarm.actor.key} is a local user's processes, not an SMB client "
+        "(stop-process stops them)"
+    )
+    return response(name, alarm, ok=True, dry_run=dry_run, detail=detail)
+
+
 def _addresses(alarm: Alarm) -> tuple[str, ...]:
     """The client's address; for a user, every address the account was seen on recently."""
     a = alarm.actor
@@ -135,6 +146,8 @@ class CloseSession:
 
     def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
         a = alarm.actor
+        if a.pids:
+            return _local(self.name, alarm, dry_run)
         user = a.kind is ActorKind.USER
         if not (a.user if user else a.address):
             what = "no user" if user else "no address"

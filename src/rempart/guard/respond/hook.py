@@ -1,8 +1,9 @@
 """The `hook` responder: run a command of the site's own, the alarm as JSON on its stdin.
 
 Environment: REMPART_ACTOR (the actor key), REMPART_ACTOR_KIND, REMPART_PID, REMPART_ADDRESS,
-REMPART_USER, REMPART_SMBD_PID, REMPART_SCORE, REMPART_INCIDENT, REMPART_ROOT, REMPART_DRY_RUN
-(empty when unknown). The command gets its own process group, killed whole at the timeout.
+REMPART_USER, REMPART_SMBD_PID, REMPART_PIDS (a local user's processes, space-separated),
+REMPART_SCORE, REMPART_INCIDENT, REMPART_ROOT, REMPART_DRY_RUN (empty when unknown). The
+command gets its own process group, killed whole at the timeout.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def hook_env(alarm: Alarm, *, dry_run: bool) -> dict[str, str]:
         # a user alarm: every address the account was seen on recently, space-separated
         "REMPART_ADDRESSES": " ".join(a.addresses or ((a.address,) if a.address else ())),
         "REMPART_USER": text(a.user),
+        # a local user's alarm: every PID of the user that scored, space-separated
+        "REMPART_PIDS": " ".join(str(p) for p in a.pids),
         "REMPART_SMBD_PID": text(a.smbd_pid),
         "REMPART_SCORE": f"{alarm.score:g}",
         "REMPART_INCIDENT": text(alarm.incident),

@@ -1,7 +1,8 @@
 """The `stop-process` responder: freeze then kill the writing process and all its children.
 
 Never PID 1, never the guard or one of its parents, never a protected name (smbd's master:
-killing it would cut every client of the file server, not only the attacker).
+killing it would cut every client of the file server, not only the attacker). A local user's
+alarm (`Actor.pids`) stops each of its processes the same way, with the same refusals.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rempart.guard.alarm import ActorKind, Alarm, Response
+from rempart.guard.attribution import owner, user_name
 from rempart.guard.respond import _procs
 from rempart.guard.respond._base import RESPONDERS, Context, Once, Option, ResponderSpec, response
 
@@ -58,13 +60,19 @@ class StopProcess:
         return frozen, f"froze {len(frozen)} process(es)"
 
     def respond(self, alarm: Alarm, *, dry_run: bool) -> Response:
-        pid = alarm.actor.pid
-        if pid is None:
+        pids = alarm.actor.pids or ((alarm.actor.pid,) if alarm.actor.pid is not None else ())
+        if not pids:
             return response(NAME, alarm, ok=False, dry_run=dry_run, detail="the actor has no PID")
         key = alarm.actor.key
         if (first := self._once.claim(key)) is not None:
             return response(NAME, alarm, ok=True, dry_run=dry_run, detail=first, already_done=True)
-        ok, detail, extra = self._act(alarm, pid, dry_run=dry_run)
+        if alarm.actor.pids:  # a local user: each process on its own, refusals included
+            done = [self._act(alarm, p, dry_run=dry_run) for p in pids]
+            ok = all(d[0] for d in done)
+            detail = "; ".join(d[1] for d in done)
+            extra = {"pids": " ".join(d[2].get("pids", "") for d in done if d[2].get("pids"))}
+        else:
+            ok, detail, extra = self._act(alarm, pids[0], dry_run=dry_run)
         # A dry run or a failure is not "done": a later alarm tries (and says) it again.
         self._once.settle(key, detail, keep=ok and not dry_run)
         return response(NAME, alarm, ok=ok, dry_run=dry_run, detail=detail, extra=extra)
@@ -79,6 +87,8 @@ class StopProcess:
         if self.check_command and alarm.actor.command and alarm.actor.command != command:
             # The PID was reused since the alarm: the process now there did nothing.
             return False, f"refused: PID {pid} now runs {command!r}, not the alarm's process", {}
+        if alarm.actor.pids and (why := _reused(pid, alarm)) is not None:
+            return False, f"refused: PID {pid} {why}, not the alarm's process", {}
         tree = [pid, *_procs.children(pid)]
         names = ", ".join(f"{p} ({(i.name if (i := _procs.info(p)) else '?')})" for p in tree)
         if dry_run:
@@ -98,6 +108,18 @@ class StopProcess:
         )
 
 
+def _reused(pid: int, alarm: Alarm) -> str | None:
+    """Why `pid`, listed by a local user's alarm, is now another process (a local user's PIDs
+    may have exited long before the alarm, their numbers reused), or None."""
+    found = owner(pid)
+    if found is not None and user_name(found[0]) != alarm.actor.user:
+        return f"now belongs to {user_name(found[0])}"
+    start = _procs.started(pid)
+    if start is not None and start > alarm.at.timestamp() + 1.0:  # btime has whole seconds
+        return "started after the alarm"
+    return None
+
+
 RESPONDERS.add(
     NAME,
     ResponderSpec(
@@ -115,6 +137,8 @@ RESPONDERS.add(
             ),
         ),
         factory=StopProcess,
-        kinds=frozenset({ActorKind.PROCESS}),
+        # a user too when it is a local one (its PIDs); a Samba account has no PID here
+        kinds=frozenset({ActorKind.PROCESS, ActorKind.USER}),
+        applies=lambda a: a.kind is ActorKind.PROCESS or bool(a.pids),
     ),
 )
