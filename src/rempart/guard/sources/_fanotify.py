@@ -18,12 +18,12 @@ import ctypes.util
 import os
 import select
 import struct
-import threading
 import time
 
 from rempart.guard._errors import SourceUnavailable
 from rempart.guard.events import Event, EventQueue, Op
 from rempart.guard.sources import SourceOptions
+from rempart.guard.sources._thread import SourceThread
 
 FAN_CLOEXEC, FAN_NONBLOCK = 0x1, 0x2
 FAN_REPORT_DIR_FID, FAN_REPORT_NAME = 0x400, 0x800
@@ -66,7 +66,7 @@ def _init(flags: int, mask: int, root: str) -> int:
     return fd
 
 
-class FanotifySource:
+class FanotifySource(SourceThread):
     name = "fanotify"
 
     def __init__(self, options: SourceOptions, queue: EventQueue) -> None:
@@ -90,8 +90,7 @@ class FanotifySource:
         self._reads_wanted = self.fid_fd is not None and options.reads
         if self.fid_fd is not None and not options.reads:
             self.blind_spots = "reads not watched (--no-reads)"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fanotify", daemon=True)
+        self._init_thread()
 
     damaged = 0  # events whose file could not be named
     reads_dropped = 0  # overflows of the reads' queue (the kernel's)
@@ -138,15 +137,8 @@ class FanotifySource:
         if _libc.fanotify_mark(self.read_fd, flags, mask, -100, os.fsencode(folder)) < 0:
             self.unread += 1
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._join()
         for fd in (self.write_fd, self.fid_fd, self.read_fd, self.mount_fd):
             if fd is not None:
                 os.close(fd)

@@ -8,7 +8,6 @@ after the close, so a file rewritten again in between is judged on its newer con
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 from inotify_simple import INotify, flags  # type: ignore[import-untyped]
@@ -16,6 +15,7 @@ from inotify_simple import INotify, flags  # type: ignore[import-untyped]
 from rempart.guard._errors import SourceUnavailable
 from rempart.guard.events import Event, EventQueue, Op
 from rempart.guard.sources import SourceOptions
+from rempart.guard.sources._thread import SourceThread
 
 _MASK = (
     flags.CLOSE_WRITE
@@ -27,7 +27,7 @@ _MASK = (
 )
 
 
-class InotifySource:
+class InotifySource(SourceThread):
     name = "inotify"
     blind_spots = "no PIDs (cannot stop a local process; only SMB-audit attribution); no reads"
 
@@ -40,8 +40,7 @@ class InotifySource:
         self.dirs: dict[int, str] = {}
         self._watch_tree(str(options.root))
         self._moves: dict[int, str] = {}  # cookie -> old path, until its MOVED_TO
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="inotify", daemon=True)
+        self._init_thread()
 
     def _watch_tree(self, top: str) -> None:
         for dirpath, _dirs, _files in os.walk(top):
@@ -56,15 +55,8 @@ class InotifySource:
 
     damaged = 0
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._join()
         self.ino.close()
 
     def _run(self) -> None:

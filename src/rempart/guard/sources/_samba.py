@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass
 
 from rempart.guard._errors import SourceUnavailable
 from rempart.guard.events import Event, EventQueue, Op
 from rempart.guard.sources import SourceOptions
+from rempart.guard.sources._thread import SourceThread
 
 _HEADER = re.compile(rb"^\[\d{4}/\d\d/\d\d [^\]]*\]")
 _PID = re.compile(rb"pid=(\d+)")
@@ -146,7 +146,7 @@ class AuditFollower:
             self._fd = None
 
 
-class SambaAuditSource:
+class SambaAuditSource(SourceThread):
     name = "samba-audit"
     blind_spots = "sees SMB clients only, and only the operations full_audit logs"
 
@@ -158,22 +158,14 @@ class SambaAuditSource:
         self.follower = AuditFollower(str(options.samba_log))
         self.records = 0
         self._pid: int | None = None  # from the last header line
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="samba-audit", daemon=True)
+        self._init_thread()
 
     @property
     def damaged(self) -> int:
         return self.follower.damaged
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._join()
         self.follower.close()
 
     def poll(self) -> None:

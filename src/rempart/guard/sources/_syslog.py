@@ -28,7 +28,6 @@ import re
 import socket
 import stat
 import struct
-import threading
 import time
 
 from rempart.guard._errors import SourceUnavailable
@@ -36,6 +35,7 @@ from rempart.guard.correlate import is_smbd
 from rempart.guard.events import EventQueue
 from rempart.guard.sources import SourceOptions
 from rempart.guard.sources._samba import parse_line, record_event
+from rempart.guard.sources._thread import SourceThread
 
 _UCRED = struct.Struct("=iII")  # pid, uid, gid
 _TAG_PID = re.compile(rb"^(?:<\d{1,3}>)?[^|]*?\[(\d+)\]: ")
@@ -56,7 +56,7 @@ def record_of(datagram: bytes) -> bytes | None:
     return text[start:]
 
 
-class SambaSyslogSource:
+class SambaSyslogSource(SourceThread):
     name = "samba-syslog"
     blind_spots = "sees SMB clients only, and only the operations full_audit logs"
 
@@ -93,19 +93,10 @@ class SambaSyslogSource:
             self.sock.close()
             os.unlink(self.path)
             raise SourceUnavailable(f"cannot open {self.path} to smbd: {exc.strerror}") from exc
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="samba-syslog", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
+        self._init_thread()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:  # started (a later source may fail before)
-            self._thread.join(timeout=5)
+        self._join()
         self.sock.close()
         with contextlib.suppress(OSError):
             os.unlink(self.path)
