@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import _netlab  # tests/e2e is on sys.path (rootdir-relative imports)
 import pytest
@@ -200,14 +201,15 @@ def test_cut_internet_keeps_named_flows(
     assert net.can_connect("ws", "10.214.2.50", 80)
 
 
-def test_a_bad_apply_rolls_back_by_itself(lab: Lab, env: list[str]) -> None:
-    """Verification fails (the responder's path looks cut): the host restores its rules."""
+def _apply_unverified(lab: Lab, env: list[str], host: str, confirm: int, journal: str) -> Any:
+    """Isolate `host` with a verification that fails (as if the new rules had cut the
+    responder off): the host is left restoring its rules by itself. The outcome."""
     from rempart.contain import _records, engine, inventory
     from rempart.contain._hostfw import Isolate
     from rempart.contain.actions import ACTIONS, Context, Request
     from rempart.store import open_store
 
-    class BrokenIsolate(Isolate):
+    class Unverified(Isolate):
         name = "isolate"
 
         def reconnect(self, ctx, change):  # as if the new rules had cut us off
@@ -223,17 +225,23 @@ def test_a_bad_apply_rolls_back_by_itself(lab: Lab, env: list[str]) -> None:
         known_hosts=lab.sshd.known_hosts,
         incident_key=lab.incident,
         timeout=5,
-        confirm_seconds=2,
+        confirm_seconds=confirm,
     )
-    before = lab.net.ruleset("fs")
     real = ACTIONS._items["isolate"]
-    ACTIONS._items["isolate"] = BrokenIsolate()  # swapped for this test only
+    ACTIONS._items["isolate"] = Unverified()  # swapped for this test only
     try:
-        plan = engine.make_plan(ctx, Request(isolate=("fs",)))
-        [outcome] = engine.apply(store, ctx, plan, _records.Journal(lab.base / "j"))
+        plan = engine.make_plan(ctx, Request(isolate=(host,)))
+        [outcome] = engine.apply(store, ctx, plan, _records.Journal(lab.base / journal))
     finally:
         ACTIONS._items["isolate"] = real
         ctx.close()
+    return outcome
+
+
+def test_a_bad_apply_rolls_back_by_itself(lab: Lab, env: list[str]) -> None:
+    """Verification fails (the responder's path looks cut): the host restores its rules."""
+    before = lab.net.ruleset("fs")
+    outcome = _apply_unverified(lab, env, "fs", 2, "j")
     assert outcome.state == "rolling_back", outcome
     assert "restores itself within 2 s" in outcome.message
     deadline = time.monotonic() + 10
@@ -708,38 +716,8 @@ def test_rules_refused_by_nft_leave_the_host_as_it_was_with_no_timer(
 def test_a_rollback_keeps_what_others_changed_meanwhile(lab: Lab, env: list[str]) -> None:
     """During the confirmation window the guard blocks an SMB client in its own table (or a
     colleague changes another table): the rollback takes back rempart's table only."""
-    from rempart.contain import _records, engine, inventory
-    from rempart.contain._hostfw import Isolate
-    from rempart.contain.actions import ACTIONS, Context, Request
-    from rempart.store import open_store
-
-    class Unverified(Isolate):
-        name = "isolate"
-
-        def reconnect(self, ctx, change):  # as if the new rules had cut us off
-            return ["a new SSH connection fails"]
-
-    store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, lab.incident, create=False)
-    ctx = Context(
-        iid,
-        inventory.load(store, iid),
-        "test",
-        ssh_keys=[lab.key],
-        known_hosts=lab.sshd.known_hosts,
-        incident_key=lab.incident,
-        timeout=5,
-        confirm_seconds=3,
-    )
     before = lab.net.ruleset("gw")
-    real = ACTIONS._items["isolate"]
-    ACTIONS._items["isolate"] = Unverified()
-    try:
-        plan = engine.make_plan(ctx, Request(isolate=("gw",)))
-        [outcome] = engine.apply(store, ctx, plan, _records.Journal(lab.base / "jr"))
-    finally:
-        ACTIONS._items["isolate"] = real
-        ctx.close()
+    outcome = _apply_unverified(lab, env, "gw", 3, "jr")
     assert outcome.state == "rolling_back"
     lab.net.exec("gw", "nft", "-f", "-", stdin=BEFORE_RULES.replace("other", "guard"))
     meanwhile = before + lab.net.exec("gw", "nft", "list", "table", "inet", "guard")
