@@ -183,3 +183,26 @@ def test_undo_twice_is_harmless(share: Path) -> None:
     journal.write_bytes(saved)  # as if the first undo was killed before it cleaned up
     result = undo(share)
     assert result.ok and result.restored == 0 and result.already_original > 0
+
+
+def test_a_note_the_share_will_not_delete_is_a_failure_and_the_rest_is_undone(
+    share: Path,
+) -> None:
+    """A note path that cannot be read or deleted (here a folder put in its place: through
+    an SMB mount, EBUSY that outlasts the waits) is named in the report; every file is still
+    restored, the journal is kept, and undo after the path is fixed finishes the job."""
+    report = attack(share, layout="full", seed=8, durable=False)
+    note = share / report.notes[0]
+    note.unlink()
+    note.mkdir()
+    (note / "keep").write_text("x")  # not empty: neither unlink nor rmdir takes it
+    result = undo(share)
+    assert not result.ok
+    assert result.restored == len(report.labels)
+    assert [why for _where, why in result.failures if "run undo again" in why]
+    assert (share / STATE_DIR / JOURNAL).exists()
+    (note / "keep").unlink()
+    note.rmdir()
+    again = undo(share)
+    assert again.ok, again
+    assert verify(share) == []

@@ -20,10 +20,12 @@ in its messages.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,19 +136,37 @@ def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
 
+#: waits before giving up on a file an SMB client still holds open (about 6 s in all)
+_BUSY_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+
+
+def _unlink(path: Path) -> None:
+    """`os.unlink`, waiting out EBUSY: through an SMB mount a file just written may still be
+    open on the server (smbnetfs over SMB3 closes its handles lazily: a sharing violation)."""
+    for wait in _BUSY_WAITS:
+        try:
+            os.unlink(path)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+        time.sleep(wait)
+    os.unlink(path)
+
+
 def _restore_file(
     root: Path, rec: dict[str, Any], report: UndoReport, durability: Durability
 ) -> None:
     orig, new, tmp = root / rec["path"], root / rec["new"], root / tmp_name(rec["path"])
     for leftover in {tmp, root / tmp_name(rec["new"])}:
         if _exists(leftover):  # the rename never happened: the file it shadows is untouched
-            os.unlink(leftover)
+            _unlink(leftover)
     times = (rec["atime_ns"], rec["mtime_ns"])
     if _exists(orig) and _sha256(read_nofollow(orig)) == rec["sha256"]:
         if new != orig and _exists(new):
             # in-place killed between the rename and the deletion of the original, or a
             # copy-delete copy (perhaps partial) written before the original was deleted
-            os.unlink(new)
+            _unlink(new)
         os.utime(orig, ns=times, follow_symlinks=False)
         report.already_original += 1
         return
@@ -171,7 +191,7 @@ def _restore_file(
         durability.write(tmp, original)
         os.replace(tmp, orig)
         if new != orig:
-            os.unlink(new)
+            _unlink(new)
     os.utime(orig, ns=times, follow_symlinks=False)
     report.restored += 1
 
@@ -185,7 +205,7 @@ def _remove_notes(root: Path, rec: dict[str, Any], report: UndoReport) -> None:
         # a note cut short by a kill is shorter than the note; the attack only planned notes
         # where no file had the name, so anything else there was put after the attack
         if _sha256(data) == rec["sha256"] or len(data) < rec["size"]:
-            os.unlink(path)
+            _unlink(path)
             report.notes_removed += 1
         else:
             report.failures.append(
@@ -210,10 +230,15 @@ def undo(root: Path, *, verify: bool = True) -> UndoReport:
     report = UndoReport(damaged_lines=damaged)
     durability = Durability()
     for rec in reversed(records):
-        if rec["op"] == "file":
-            _restore_file(root, rec, report, durability)
-        elif rec["op"] == "notes":
-            _remove_notes(root, rec, report)
+        try:
+            if rec["op"] == "file":
+                _restore_file(root, rec, report, durability)
+            elif rec["op"] == "notes":
+                _remove_notes(root, rec, report)
+        except (OSError, ExerciseError) as exc:  # one path the share refuses: undo the others
+            where = rec.get("path") or ", ".join(rec.get("folders", ())[:3])
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            report.failures.append((str(where), f"{why}; run undo again"))
     for rec in records:
         for folder in rec.get("dirs", ()) if rec["op"] == "dirs" else ():
             if os.path.isdir(root / folder["path"]):
@@ -227,7 +252,7 @@ def undo(root: Path, *, verify: bool = True) -> UndoReport:
     if not report.failures and not damaged:
         for name in (JOURNAL, LABELS):
             if _exists(state_dir(root) / name):
-                os.unlink(state_dir(root) / name)
+                _unlink(state_dir(root) / name)
     if verify:
         report.mismatches = verify_tree(root)
     return report
