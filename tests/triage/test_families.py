@@ -132,6 +132,10 @@ def test_by_marker_needs_the_marker_in_place() -> None:
     assert families.by_marker(b"", b"") is None
     assert families.by_marker(b"xxWANACRY!", b"") is None
     assert families.by_marker(b"plain text", b"the end") is None
+    # A tail marker belongs to the appended trailer: deep inside the content it is not one.
+    deep = b"{36A698B9-D67C-4E07-BE82-0EC5B14B4DF5}" + os.urandom(families.TAIL_SPAN)
+    assert families.by_marker(b"", deep) is None
+    assert families.by_marker(b"", deep[-families.TAIL_SPAN - 1 :] + b"HERMES") is not None
 
 
 def test_rank_prefers_self_names_over_phrases() -> None:
