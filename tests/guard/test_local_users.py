@@ -15,7 +15,7 @@ from tests.guard.conftest import guarding
 
 from rempart.guard import status
 from rempart.guard.alarm import Actor, ActorKind, Alarm
-from rempart.guard.attribution import owner, parse_status
+from rempart.guard.attribution import keeps_running, owner, parse_status
 from rempart.guard.respond import build_dispatcher
 from rempart.guard.respond.clients import BlockClient, CloseSession
 from rempart.guard.respond.hook import hook_env
@@ -152,25 +152,51 @@ pytestmark_root = pytest.mark.skipif(os.geteuid() != 0, reason="fanotify needs r
 
 
 @pytestmark_root
-def test_a_process_per_file_raises_the_local_user_alarm(share: Path, tmp_path: Path) -> None:
-    files = _documents(share)[:8]
-    assert len(files) == 8, "the practice share has too few documents"
-    with guarding(share, tmp_path, place_decoys=False) as running:
+@pytest.mark.parametrize("kill", [False, True], ids=["record", "stop-process"])
+def test_a_process_per_file_raises_the_local_user_alarm(
+    share: Path, tmp_path: Path, kill: bool
+) -> None:
+    files = _documents(share)[:16]
+    assert len(files) == 16, "the practice share has too few documents"
+    before = {f: f.read_bytes() for f in files}
+    with guarding(share, tmp_path, place_decoys=False, kill=kill) as running:
         # a shell loop calling the cipher once per file: no process alone reaches the threshold
-        script = 'for f in "$@"; do "$PY" -c "$ENCRYPT" "$f"; done'
+        script = 'for f in "$@"; do "$PY" -c "$ENCRYPT" "$f"; sleep 0.3; done'
         env = {**os.environ, "PY": sys.executable, "ENCRYPT": ENCRYPT}
-        subprocess.run(["sh", "-c", script, "sh", *map(str, files)], env=env, check=True)
-        _wait_alarm(running)
+        loop = subprocess.Popen(["sh", "-c", script, "sh", *map(str, files)], env=env)
+        try:
+            _wait_alarm(running)
+            loop.wait(30)
+            # the loop dies inside the response, which is listed once it has checked
+            deadline = time.monotonic() + 10
+            while kill and not running.responder.responses and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            if loop.poll() is None:
+                loop.kill()
+                loop.wait()
         alarms = list(running.responder.alarms)
+        responses = list(running.responder.responses)
     users = [a for a in alarms if a.actor.kind is ActorKind.USER]
     assert users, [(a.actor.key, a.reasons) for a in alarms]
     alarm = users[0]
     name = pwd.getpwuid(os.getuid()).pw_name
     assert alarm.actor.key == f"local-user:{name}" and len(alarm.actor.pids) >= 2
     assert alarm.reasons[0].startswith(f"Unix user {name} writing from ")
-    # the shell loop starting them is named (it writes nothing, stop-process leaves it)
-    assert "these processes started by PID" in alarm.reasons[1], alarm.reasons
     assert not any(a.actor.kind is ActorKind.PROCESS for a in alarms), "one process alone alarmed"
+    # the shell loop starting them writes nothing, yet it is the attack: named, stopped first
+    assert alarm.actor.loop == loop.pid
+    assert f"started by PID {loop.pid} (sh -c for f in" in alarm.reasons[1], alarm.reasons
+    assert alarm.reasons[1].endswith("the loop starting them, stopped first")
+    changed = sum(f.read_bytes() != data for f, data in before.items())
+    if not kill:
+        assert loop.returncode == 0 and changed == len(files)
+        return
+    (r,) = [r for r in responses if r.responder == "stop-process"]
+    assert r.ok and r.detail.startswith("stopped then killed"), r.detail
+    assert str(loop.pid) in r.extra["pids"].split(", ")
+    assert loop.returncode == -9
+    assert 2 <= changed <= 8, f"{changed} of {len(files)} files encrypted"
 
 
 @pytestmark_root
@@ -209,6 +235,33 @@ def test_the_local_user_alarm_stops_every_process_still_running(
     line = next(x for x in run.last_alarms if x.startswith(alarm.actor.key))
     assert f"{alarm.actor.key}: Unix user " in line
     assert any(x.startswith("stop-process: ok") for x in run.alarm_responses[alarm.actor.key])
+
+
+def test_a_parent_is_stopped_only_when_it_is_the_loop(tmp_path: Path) -> None:
+    """Not a service or session manager, not a login shell, not another user's process and
+    still there: a shell running a script, xargs, find, a Python pool's parent are."""
+    me = pwd.getpwuid(os.getuid()).pw_name
+    manager = tmp_path / "sshd"  # any program named like a session manager
+    manager.symlink_to("/bin/sleep")
+    procs = {
+        "loop": subprocess.Popen(["sh", "-c", "sleep 30"]),
+        "login": subprocess.Popen(["-sh", "-c", "sleep 30"], executable="/bin/sh"),
+        "manager": subprocess.Popen([str(manager), "30"]),
+        "other": subprocess.Popen(["sleep", "30"], user="nobody"),
+    }
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    try:
+        assert keeps_running(procs["loop"].pid, me) is None
+        assert keeps_running(procs["login"].pid, me) == "a login shell: the user's whole session"
+        assert keeps_running(procs["manager"].pid, me) == "sshd manages sessions or services"
+        assert keeps_running(procs["other"].pid, me) == "it belongs to nobody"
+        assert keeps_running(gone.pid, me) == "it has exited"
+        assert keeps_running(os.getpid(), me) == "it is the guard itself or one of its parents"
+    finally:
+        for p in procs.values():
+            p.kill()
+            p.wait()
 
 
 def test_benign_jobs_spreading_writes_across_folders_do_not_add_up() -> None:

@@ -37,6 +37,9 @@ class Actor:
     addresses: tuple[str, ...] = ()
     #: a local Unix user: the PIDs of its processes that scored (stop-process stops each)
     pids: tuple[int, ...] = ()
+    #: a local Unix user: the process that started two or more of `pids` (a shell loop,
+    #: xargs, find: one process per file), stopped first so that no next file is started
+    loop: int | None = None
 
     @property
     def key(self) -> str:

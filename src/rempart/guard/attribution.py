@@ -18,6 +18,15 @@ from rempart.guard.users import LOCAL, Users
 #: how long an alarm on an smbd process waits for the audit log to name its client
 NAME_WAIT = 1.5
 _UIDS = 4096  # PIDs whose user was read (one read of /proc per process, not per event)
+#: parents (comm) that start many processes without being a loop of the attack: the service,
+#: session and container managers; stopping one would cut far more than the attack
+# fmt: off
+MANAGERS = frozenset({
+    "systemd", "init", "sshd", "sshd-session", "login", "su", "sudo", "cron", "crond", "atd",
+    "anacron", "screen", "SCREEN", "tmux", "tmux: server", "containerd", "containerd-shim",
+    "runc", "dockerd", "supervisord", "runsv", "s6-supervise", "smbd",
+})
+# fmt: on
 
 
 class Attribution:
@@ -73,9 +82,14 @@ class Attribution:
         if user is None or not self.users.scored(user, str(pid), state, LOCAL):
             return None
         alarm = self.users.alarm(user, incident, LOCAL)
-        if (parent := self._parent(alarm.actor.pids)) is not None:
-            # the loop starting one process per file writes nothing: the operator is told
-            alarm = replace(alarm, reasons=(alarm.reasons[0], parent, *alarm.reasons[1:]))
+        loop, reason = self._loop(user, alarm.actor.pids)
+        if reason is not None:
+            # the loop starting one process per file writes nothing itself, yet each process
+            # stopped is followed by the next file's: stop-process stops the loop first
+            actor = replace(alarm.actor, loop=loop)
+            alarm = replace(
+                alarm, actor=actor, reasons=(alarm.reasons[0], reason, *alarm.reasons[1:])
+            )
         return alarm
 
     def user_of(self, pid: int) -> str | None:
@@ -88,17 +102,21 @@ class Attribution:
         known = self._uids[pid]
         return None if known is None else known[0]
 
-    def _parent(self, pids: tuple[int, ...]) -> str | None:
-        """A reason naming the process that started two or more of `pids`, if one did."""
+    def _loop(self, user: str, pids: tuple[int, ...]) -> tuple[int | None, str | None]:
+        """The process that started two or more of `pids`, when one did: (its PID when
+        stop-process may stop it, else None; the reason naming it), or (None, None)."""
         parents = [k[1] for p in pids if (k := self._uids.get(p)) is not None and k[1] > 1]
         if not parents:
-            return None
+            return None, None
         ppid = max(set(parents), key=parents.count)
         n = parents.count(ppid)
         if n < 2:
-            return None
+            return None, None
         what = command_of(ppid) or "exited"
-        return f"{n} of these processes started by PID {ppid} ({what}): it is not stopped"
+        head = f"{n} of these processes started by PID {ppid} ({what})"
+        if (why := keeps_running(ppid, user)) is not None:
+            return None, f"{head}: it is not stopped ({why})"
+        return ppid, f"{head}: the loop starting them, stopped first"
 
     def client(self, actor: Actor) -> Client | None:
         """The SMB client (address and account) behind `actor`, when the audit named one."""
@@ -117,6 +135,43 @@ def owner(pid: int) -> tuple[int, int] | None:
         with open(f"/proc/{pid}/status", "rb") as f:
             return parse_status(f.read(4096))  # both lines come within the first 1 KiB
     except OSError:  # gone: not counted
+        return None
+
+
+def keeps_running(ppid: int, user: str) -> str | None:
+    """Why the parent `ppid` of a local user's processes must not be stopped with them, or
+    None: a service or session manager, a login shell (the user's whole session), another
+    user's process, the guard or one of its parents, or one already gone."""
+    found = owner(ppid)
+    name = _comm(ppid)
+    if found is None or name is None:
+        return "it has exited"
+    if ppid in _guard_and_parents():
+        return "it is the guard itself or one of its parents"
+    if user_name(found[0]) != user:
+        return f"it belongs to {user_name(found[0])}"
+    if name in MANAGERS:
+        return f"{name} manages sessions or services"
+    if (command_of(ppid) or "").startswith("-"):
+        return "a login shell: the user's whole session"
+    return None
+
+
+def _guard_and_parents() -> set[int]:
+    found, pid = set(), os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        known = owner(pid)
+        pid = known[1] if known is not None else 0
+    return found
+
+
+def _comm(pid: int) -> str | None:
+    """The process's name as the kernel keeps it (15 characters), None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().rstrip(b"\n").decode("utf-8", "replace")
+    except OSError:
         return None
 
 

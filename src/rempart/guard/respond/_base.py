@@ -127,6 +127,7 @@ def actor_json(actor: Actor) -> dict[str, Any]:
         "smbd_pid": actor.smbd_pid,
         "addresses": list(actor.addresses),
         "pids": list(actor.pids),
+        "loop": actor.loop,
     }
 
 

@@ -2,7 +2,8 @@
 
 Never PID 1, never the guard or one of its parents, never a protected name (smbd's master:
 killing it would cut every client of the file server, not only the attacker). A local user's
-alarm (`Actor.pids`) stops each of its processes the same way, with the same refusals.
+alarm (`Actor.pids`) stops each of its processes the same way, with the same refusals, and
+first the loop that started them one per file (`Actor.loop`), or it would start the next.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ class StopProcess:
         if (first := self._once.claim(key)) is not None:
             return response(NAME, alarm, ok=True, dry_run=dry_run, detail=first, already_done=True)
         if alarm.actor.pids:  # a local user: each process on its own, refusals included
-            done = [self._act(alarm, p, dry_run=dry_run) for p in pids]
+            loop = alarm.actor.loop
+            targets = pids if loop is None else (loop, *(p for p in pids if p != loop))
+            done = [self._act(alarm, p, dry_run=dry_run) for p in targets]
             ok = all(d[0] for d in done)
             detail = "; ".join(d[1] for d in done)
             extra = {"pids": " ".join(d[2].get("pids", "") for d in done if d[2].get("pids"))}
