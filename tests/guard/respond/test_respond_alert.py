@@ -70,6 +70,7 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]], dict[str, float]]]:
                 {
                     "path": self.path,
                     "auth": self.headers.get("Authorization"),
+                    "alert_token": self.headers.get("X-Rempart-Alert-Token"),
                     "json": json.loads(body),
                 }
             )
@@ -126,6 +127,10 @@ def test_all_three_channels(
 
     assert posts[0]["path"] == "/api/incidents/7/alerts"
     assert posts[0]["auth"] == "Bearer s3cret"
+    # rempart serve's alert endpoint: its own header, and the fields its logbook keeps
+    assert posts[0]["alert_token"] == "s3cret" and posts[0]["json"]["source"] == "guard"
+    assert posts[0]["json"]["summary"].startswith("rempart guard: encryption in progress")
+    assert "- decoy written: .aaa-rempart.docx" in posts[0]["json"]["detail"]
     assert posts[0]["json"]["alarm"]["actor"]["key"] == "smb-client:10.0.0.8"
     assert "HTTP 201" in resp.extra["webhook"]
 
@@ -187,3 +192,10 @@ def test_syslog_that_stops_reading_does_not_hang(
             break
     assert outcomes[0].ok
     assert not outcomes[-1].ok and outcomes[-1].extra["syslog"].startswith("failed:")
+
+
+def test_the_webhook_speaks_the_workspace_header() -> None:
+    from rempart.guard.respond.alert import ALERT_TOKEN_HEADER
+    from rempart.workspace.alerts import HEADER
+
+    assert ALERT_TOKEN_HEADER == HEADER

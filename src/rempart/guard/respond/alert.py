@@ -170,9 +170,7 @@ class Alert:
         msg["Subject"] = summary(alarm)[:200]
         msg["From"] = str(self.o["email_from"])
         msg["To"] = ", ".join(self.o["email_to"])
-        lines = [summary(alarm), "", "Reasons:", *(f"- {r}" for r in alarm.reasons)]
-        if alarm.paths:
-            lines += ["", "Files:", *(f"- {p}" for p in alarm.paths[:50])]
+        lines = [summary(alarm), "", *_explained(alarm)]
         lines += ["", json.dumps(alarm_json(alarm), indent=2)]
         msg.set_content("\n".join(lines))
         host, port = str(self.o["smtp_host"]), int(self.o["smtp_port"])
@@ -182,15 +180,42 @@ class Alert:
 
     def _webhook(self, alarm: Alarm) -> str:
         url = str(self.o["webhook_url"])
+        # `summary`, `detail` and `source` are what the workspace's alert endpoint keeps in the
+        # incident's logbook; `alarm` is the whole alarm for other receivers.
+        detail = "\n".join(_explained(alarm))
         body = json.dumps(
-            {"kind": "guard-alarm", "summary": summary(alarm), "alarm": alarm_json(alarm)}
+            {
+                "kind": "guard-alarm",
+                "source": "guard",
+                "summary": summary(alarm)[:_LONG],
+                "detail": detail[:_LONG],
+                "alarm": alarm_json(alarm),
+            }
         )
         headers = {"Content-Type": "application/json"}
         if self.o["webhook_token"]:
-            headers["Authorization"] = f"Bearer {self.o['webhook_token']}"
+            token = str(self.o["webhook_token"])
+            # the workspace reads its alert token from its own header; other receivers
+            # (chat and ticketing webhooks) usually from a bearer token
+            headers["Authorization"] = f"Bearer {token}"
+            headers[ALERT_TOKEN_HEADER] = token
         req = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
         with urllib.request.urlopen(req, timeout=self.timeout) as resp:
             return f"posted to {url}: HTTP {resp.status}"
+
+
+#: the header `rempart serve` reads an incident's alert token from (workspace.alerts.HEADER,
+#: not imported: the guard does not load the workspace)
+ALERT_TOKEN_HEADER = "X-Rempart-Alert-Token"
+_LONG = 20_000  # the workspace keeps at most this many characters of a summary or detail
+
+
+def _explained(alarm: Alarm) -> list[str]:
+    """The alarm's reasons and files, one per line, for a person reading an e-mail or log."""
+    lines = ["Reasons:", *(f"- {r}" for r in alarm.reasons)]
+    if alarm.paths:
+        lines += ["", "Files:", *(f"- {p}" for p in alarm.paths[:50])]
+    return lines
 
 
 RESPONDERS.add(
@@ -208,7 +233,13 @@ RESPONDERS.add(
             Option("smtp_host", str, "localhost", "SMTP server (no TLS, no login: a local relay)."),
             Option("smtp_port", int, 25, "SMTP port."),
             Option("webhook_url", str, "", "URL to POST the alarm to as JSON; empty: none."),
-            Option("webhook_token", str, "", "Bearer token sent with the webhook, if any."),
+            Option(
+                "webhook_token",
+                str,
+                "",
+                "Token sent with the webhook, if any (as a bearer token and as rempart serve's"
+                " X-Rempart-Alert-Token: an incident's alert token).",
+            ),
             Option("timeout", float, 5.0, "Seconds each channel may take."),
         ),
         factory=Alert,
