@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import zipfile
 
 FIRST = "!0000 Budget primitif - confidentiel.docx"
@@ -64,7 +65,12 @@ def is_decoy(path: str) -> bool:
 
 
 def place(folders: list[str]) -> list[str]:
-    """Write the decoys into each folder (existing ones are left alone); returns the paths."""
+    """Write the decoys into each folder; returns the paths of the decoys now in place.
+
+    A decoy already there (left by a guard that was killed or crashed, before systemd
+    restarted it) is left as it is but returned too: the tripwire watches it and a clean
+    exit removes it, as if this run had placed it.
+    """
     placed = []
     for folder in folders:
         for name in NAMES:
@@ -72,6 +78,9 @@ def place(folders: list[str]) -> list[str]:
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
+                with contextlib.suppress(OSError):
+                    if stat.S_ISREG(os.lstat(path).st_mode):  # not a link planted there
+                        placed.append(path)
                 continue
             except OSError:  # a read-only folder: no decoy there, the others still count
                 continue
