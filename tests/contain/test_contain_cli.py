@@ -77,3 +77,33 @@ def test_a_missing_or_damaged_ssh_key_is_named(
     assert main(["contain", "plan", "--isolate", "ws1", "--ssh-key", str(damaged), *db]) == 2
     err = capsys.readouterr().err
     assert "cannot use the SSH key" in err and "Traceback" not in err
+
+
+CHANGE = "--incident --isolate --cut-internet --keep --internal --probe-from --probe-blocked "
+CHANGE += "--disable-account --block-smb-client --at --smbconf --remote-python"
+ACCESS = "--ldap-url --ldap-bind-dn --ldap-password --ldap-kind --ldap-ca --winrm-user "
+ACCESS += "--winrm-password --ssh-key --known-hosts --timeout --netns"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("plan", f"{CHANGE} {ACCESS} --db --json"),
+        ("apply", f"{CHANGE} {ACCESS} --confirm-within --journal --yes --db --json"),
+        (
+            "undo",
+            f"targets --incident {ACCESS} --remote-python --journal --from-journal --db --json",
+        ),
+    ],
+)
+def test_shared_option_groups_keep_their_place_in_each_command(command: str, expected: str) -> None:
+    """Options declared once for several commands show where each command names the group."""
+    import typer
+
+    import rempart.cli.contain  # noqa: F401  # registers the contain commands
+    from rempart.cli import app
+
+    group = typer.main.get_command(app).commands["contain"]  # type: ignore[attr-defined]
+    params = group.commands[command].params
+    assert " ".join(p.opts[0] if p.opts[0].startswith("-") else p.name for p in params) == expected
+    assert group.commands[command].help  # the command's own docstring, through the grouping

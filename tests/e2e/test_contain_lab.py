@@ -10,7 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,30 +97,81 @@ def _cli(*argv: str) -> int:
     return main(list(argv))
 
 
+def _db(env: list[str]) -> str:
+    """The store URL of the common options."""
+    return env[env.index("--db") + 1]
+
+
+def _replaced(env: list[str], option: str, value: str) -> list[str]:
+    """The common options with the value of `option` replaced."""
+    changed = [*env]
+    changed[changed.index(option) + 1] = value
+    return changed
+
+
+def _import(lab: Lab, env: list[str], inventory: Path) -> None:
+    """Replace the incident's inventory with the file `inventory`, through the CLI."""
+    argv = ["contain", "inventory", "import", str(inventory), "--incident", lab.incident]
+    assert _cli(*argv, "--db", _db(env)) == 0
+
+
+def _context(lab: Lab, env: list[str], hosts: Any = None, **settings: Any) -> tuple[Any, Any]:
+    """The store and a context for driving the engine directly, as the CLI would build them:
+    the incident's inventory (or `hosts`), the lab's key, 5 s per host operation."""
+    from rempart.contain import _records, inventory
+    from rempart.contain.actions import Context
+    from rempart.store import open_store
+
+    store = open_store(_db(env))
+    iid = _records.incident_id(store, lab.incident, create=False)
+    ctx = Context(
+        iid,
+        inventory.load(store, iid) if hosts is None else hosts,
+        "test",
+        ssh_keys=[lab.key],
+        known_hosts=lab.sshd.known_hosts,
+        incident_key=lab.incident,
+        timeout=5,
+        **settings,
+    )
+    return store, ctx
+
+
+def _cut_at_gw(lab: Lab) -> list[str]:
+    """Options that cut the internet at gw for the lab's LAN, keeping backup=10.214.2.50:443."""
+    backup = "backup=10.214.2.50/32:443"
+    return ["--cut-internet", "gw", "--keep", backup, "--internal", lab.net.lan]
+
+
+@contextmanager
+def _swapped(action: Any) -> Iterator[None]:
+    """`action` registered in place of the built-in action of its name, for one test only."""
+    from rempart.contain.actions import ACTIONS
+
+    real = ACTIONS._items[action.name]
+    ACTIONS._items[action.name] = action
+    try:
+        yield
+    finally:
+        ACTIONS._items[action.name] = real
+
+
+def _wait_until(done: Callable[[], bool], seconds: float, step: float) -> None:
+    """Poll `done` until it holds or `seconds` have passed (the assertions after say which)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(step)
+
+
 @pytest.fixture
 def env(lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Common options; imports the inventory into incident 'rk'; restores rulesets after."""
     monkeypatch.chdir(tmp_path)  # the default journal file lands here
-    db = f"sqlite:///{tmp_path / 'store.db'}"
-    assert (
-        _cli(
-            "contain",
-            "inventory",
-            "import",
-            str(_inventory(lab, tmp_path)),
-            "--incident",
-            lab.incident,
-            "--db",
-            db,
-        )
-        == 0
-    )
-    before = {n: lab.net.ruleset(n) for n in ("ws", "fs", "gw")}
-    yield [
+    options = [
         "--incident",
         lab.incident,
         "--db",
-        db,
+        f"sqlite:///{tmp_path / 'store.db'}",
         "--ssh-key",
         str(lab.key),
         "--known-hosts",
@@ -127,6 +179,9 @@ def env(lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[l
         "--timeout",
         "5",
     ]
+    _import(lab, options, _inventory(lab, tmp_path))
+    before = {n: lab.net.ruleset(n) for n in ("ws", "fs", "gw")}
+    yield options
     for n, text in before.items():
         lab.net.exec(n, "nft", "-f", "-", stdin="flush ruleset\n" + text)
 
@@ -178,19 +233,7 @@ def test_cut_internet_keeps_named_flows(
     net = lab.net
     before = net.ruleset("gw")
     assert net.can_connect("ws", "10.214.2.50", 80)
-    args = [
-        "--cut-internet",
-        "gw",
-        "--keep",
-        "backup=10.214.2.50/32:443",
-        "--internal",
-        lab.net.lan,
-        "--probe-from",
-        "ws",
-        "--probe-blocked",
-        "10.214.2.50:80",
-        "--yes",
-    ]
+    args = [*_cut_at_gw(lab), "--probe-from", "ws", "--probe-blocked", "10.214.2.50:80", "--yes"]
     assert _cli("contain", "apply", *args, *env) == 0, capsys.readouterr()
     assert net.can_connect("ws", "10.214.2.50", 443)  # the kept flow
     assert not net.can_connect("ws", "10.214.2.50", 80)  # the rest of the internet
@@ -204,10 +247,9 @@ def test_cut_internet_keeps_named_flows(
 def _apply_unverified(lab: Lab, env: list[str], host: str, confirm: int, journal: str) -> Any:
     """Isolate `host` with a verification that fails (as if the new rules had cut the
     responder off): the host is left restoring its rules by itself. The outcome."""
-    from rempart.contain import _records, engine, inventory
+    from rempart.contain import _records, engine
     from rempart.contain._hostfw import Isolate
-    from rempart.contain.actions import ACTIONS, Context, Request
-    from rempart.store import open_store
+    from rempart.contain.actions import Request
 
     class Unverified(Isolate):
         name = "isolate"
@@ -215,25 +257,12 @@ def _apply_unverified(lab: Lab, env: list[str], host: str, confirm: int, journal
         def reconnect(self, ctx, change):  # as if the new rules had cut us off
             return ["a new SSH connection fails"]
 
-    store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, lab.incident, create=False)
-    ctx = Context(
-        iid,
-        inventory.load(store, iid),
-        "test",
-        ssh_keys=[lab.key],
-        known_hosts=lab.sshd.known_hosts,
-        incident_key=lab.incident,
-        timeout=5,
-        confirm_seconds=confirm,
-    )
-    real = ACTIONS._items["isolate"]
-    ACTIONS._items["isolate"] = Unverified()  # swapped for this test only
+    store, ctx = _context(lab, env, confirm_seconds=confirm)
     try:
-        plan = engine.make_plan(ctx, Request(isolate=(host,)))
-        [outcome] = engine.apply(store, ctx, plan, _records.Journal(lab.base / journal))
+        with _swapped(Unverified()):
+            plan = engine.make_plan(ctx, Request(isolate=(host,)))
+            [outcome] = engine.apply(store, ctx, plan, _records.Journal(lab.base / journal))
     finally:
-        ACTIONS._items["isolate"] = real
         ctx.close()
     return outcome
 
@@ -244,9 +273,7 @@ def test_a_bad_apply_rolls_back_by_itself(lab: Lab, env: list[str]) -> None:
     outcome = _apply_unverified(lab, env, "fs", 2, "j")
     assert outcome.state == "rolling_back", outcome
     assert "restores itself within 2 s" in outcome.message
-    deadline = time.monotonic() + 10
-    while "rempart_contain" in lab.net.ruleset("fs") and time.monotonic() < deadline:
-        time.sleep(0.2)
+    _wait_until(lambda: "rempart_contain" not in lab.net.ruleset("fs"), 10, 0.2)
     assert lab.net.ruleset("fs") == before
 
 
@@ -269,17 +296,11 @@ def test_bad_input_gets_a_clear_message(
     assert _cli("contain", "plan", "--isolate", "ws") == 2  # no --incident
     capsys.readouterr()
 
-    wrong = [*env]
-    wrong[wrong.index("--ssh-key") + 1] = str(lab.wrong_key)
+    wrong = _replaced(env, "--ssh-key", str(lab.wrong_key))
     assert _cli("contain", "plan", "--isolate", "ws", *wrong) == 2
     assert "SSH key was refused" in capsys.readouterr().err
 
-    inv = _inventory(lab, tmp_path, extra=f"ghost,{lab.ghost},,,root@{lab.ghost},\n")
-    db = env[env.index("--db") + 1]
-    assert (
-        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
-        == 0
-    )
+    _import(lab, env, _inventory(lab, tmp_path, extra=f"ghost,{lab.ghost},,,root@{lab.ghost},\n"))
     capsys.readouterr()
     assert _cli("contain", "plan", "--isolate", "ghost", *env) == 2
     assert "unreachable" in capsys.readouterr().err
@@ -290,11 +311,7 @@ def test_a_plan_that_would_cut_the_responder_off_is_refused(
 ) -> None:
     # fs is managed from ws (a jump host): isolating ws as well would cut our path to fs
     inv = _inventory(lab, tmp_path, fs_management=lab.ws)
-    db = env[env.index("--db") + 1]
-    assert (
-        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
-        == 0
-    )
+    _import(lab, env, inv)
     capsys.readouterr()
     assert _cli("contain", "apply", "--isolate", "mairie", "--yes", *env) == 2
     assert "would cut the responder's path to fs" in capsys.readouterr().err
@@ -329,11 +346,7 @@ def test_block_smb_client_at_a_local_file_server_reuses_the_guard_responder(
     # the file server is "the machine rempart runs on": its namespace stands for it
     monkeypatch.setenv("REMPART_CONTAIN_NETNS", lab.net.ns["fs"])
     inv = _inventory(lab, tmp_path, extra=f"fsl,{lab.fs},fileserver,,,\n")
-    db = env[env.index("--db") + 1]
-    assert (
-        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
-        == 0
-    )
+    _import(lab, env, inv)
     assert lab.net.can_connect("ws", lab.fs, 445)
     args = ["--block-smb-client", lab.ws, "--at", "fsl", *env]
     assert _cli("contain", "apply", *args, "--yes") == 0, capsys.readouterr()
@@ -389,8 +402,7 @@ def test_undo_from_the_journal_alone_when_the_store_is_gone(
     assert _cli("contain", "apply", "--isolate", "fs", "--yes", *env, *journal) == 0
     assert not lab.net.can_connect("ws", lab.fs, 445)
     (tmp_path / "store.db").unlink()  # the store is out of reach
-    gone = [*env]
-    gone[gone.index("--db") + 1] = "postgresql://nobody@127.0.0.1:1/none"
+    gone = _replaced(env, "--db", "postgresql://nobody@127.0.0.1:1/none")
     assert _cli("contain", "undo", "--from-journal", *gone, *journal) == 0, capsys.readouterr()
     assert lab.net.ruleset("fs") == before
     assert lab.net.can_connect("ws", lab.fs, 445)
@@ -403,49 +415,22 @@ def test_a_cut_that_fails_its_probes_rolls_back_by_itself(
     """A wrong expectation (a kept flow listed as to be blocked) fails verification: the
     gateway restores its previous ruleset on its own, with nobody confirming."""
     before = lab.net.ruleset("gw")
-    args = [
-        "--cut-internet",
-        "gw",
-        "--keep",
-        "backup=10.214.2.50/32:443",
-        "--internal",
-        lab.net.lan,
-        "--probe-from",
-        "ws",
-        "--probe-blocked",
-        "10.214.2.50:443",
-        "--confirm-within",
-        "5",
-        "--yes",
-    ]
+    args = [*_cut_at_gw(lab), "--probe-from", "ws", "--probe-blocked", "10.214.2.50:443"]
+    args += ["--confirm-within", "5", "--yes"]
     assert _cli("contain", "apply", *args, *env) == 1  # done, needs attention
     out = capsys.readouterr().out
     assert "rolling_back" in out and "restores itself within 5 s" in out
-    deadline = time.monotonic() + 15
-    while lab.net.ruleset("gw") != before and time.monotonic() < deadline:
-        time.sleep(0.3)
+    _wait_until(lambda: lab.net.ruleset("gw") == before, 15, 0.3)
     assert lab.net.ruleset("gw") == before
     assert lab.net.can_connect("ws", "10.214.2.50", 80)
 
 
 def test_partial_failure_is_reported_host_by_host(lab: Lab, env: list[str]) -> None:
     """fs changes between the plan and its turn: ws is contained, fs is left as it was."""
-    from rempart.contain import _records, engine, inventory
-    from rempart.contain.actions import Context, Request
-    from rempart.store import open_store
+    from rempart.contain import _records, engine
+    from rempart.contain.actions import Request
 
-    store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, lab.incident, create=False)
-    ctx = Context(
-        iid,
-        inventory.load(store, iid),
-        "test",
-        ssh_keys=[lab.key],
-        known_hosts=lab.sshd.known_hosts,
-        incident_key=lab.incident,
-        timeout=5,
-        confirm_seconds=30,
-    )
+    store, ctx = _context(lab, env, confirm_seconds=30)
     try:
         plan = engine.make_plan(ctx, Request(isolate=("ws", "fs")))
         lab.net.exec("fs", "nft", "add", "table", "inet", "someone_else")
@@ -472,10 +457,9 @@ def test_an_interrupted_apply_is_undone_and_its_timer_cancelled(
 ) -> None:
     """Ctrl-C after the rules are loaded, before verification: undo restores the ruleset
     and cancels the host's rollback timer, so it cannot fire later against a new apply."""
-    from rempart.contain import _records, engine, inventory
+    from rempart.contain import _records, engine
     from rempart.contain._hostfw import Isolate
-    from rempart.contain.actions import ACTIONS, Context, Request
-    from rempart.store import open_store
+    from rempart.contain.actions import Request
 
     class Interrupted(Isolate):
         name = "isolate"
@@ -483,27 +467,14 @@ def test_an_interrupted_apply_is_undone_and_its_timer_cancelled(
         def verify(self, ctx, change):
             raise KeyboardInterrupt
 
-    store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, lab.incident, create=False)
-    ctx = Context(
-        iid,
-        inventory.load(store, iid),
-        "test",
-        ssh_keys=[lab.key],
-        known_hosts=lab.sshd.known_hosts,
-        incident_key=lab.incident,
-        timeout=5,
-        confirm_seconds=300,
-    )
+    store, ctx = _context(lab, env, confirm_seconds=300)
     before = lab.net.ruleset("ws")
-    real = ACTIONS._items["isolate"]
-    ACTIONS._items["isolate"] = Interrupted()
     try:
-        plan = engine.make_plan(ctx, Request(isolate=("ws",)))
-        with pytest.raises(KeyboardInterrupt):
-            engine.apply(store, ctx, plan, _records.Journal(tmp_path / "j"))
+        with _swapped(Interrupted()):
+            plan = engine.make_plan(ctx, Request(isolate=("ws",)))
+            with pytest.raises(KeyboardInterrupt):
+                engine.apply(store, ctx, plan, _records.Journal(tmp_path / "j"))
     finally:
-        ACTIONS._items["isolate"] = real
         ctx.close()
     assert "rempart_contain" in lab.net.ruleset("ws")
     assert lab.rollbacks("*.pid")  # the timer is pending
@@ -544,11 +515,7 @@ def test_isolate_keeps_an_ipv6_management_address_reachable(
     without it a management station behind a router cannot reach the isolated host."""
     net = lab.net
     inv = _inventory(lab, tmp_path, ws_management=f"{net.addr6('inet')};{net.addr6('fs')}")
-    db = env[env.index("--db") + 1]
-    assert (
-        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
-        == 0
-    )
+    _import(lab, env, inv)
     assert net.can_connect("inet", net.addr6("ws"), 445)
     assert _cli("contain", "apply", "--isolate", "ws", "--yes", *env) == 0, capsys.readouterr()
     for name in ("ws", "fs", "gw", "inet"):  # as after a while: the neighbour caches expired
@@ -566,10 +533,9 @@ def test_a_kept_flow_does_not_open_the_lan_to_its_source_port(
     """Replies of a kept flow pass, but a new connection *from* the kept network, made with
     the kept port as its source port, must not reach the LAN."""
     net = lab.net
-    args = ["--cut-internet", "gw", "--keep", "backup=10.214.2.50/32:443"]
     # a second kept flow on a port the "internet" host does not listen on, so that it can
     # use it as its own source port
-    args += ["--keep", "phones=10.214.2.50/32:5061", "--internal", net.lan, "--yes"]
+    args = [*_cut_at_gw(lab), "--keep", "phones=10.214.2.50/32:5061", "--yes"]
     assert net.can_connect_from_port("inet", lab.ws, 445, source_port=5061)  # before the cut
     assert _cli("contain", "apply", *args, *env) == 0, capsys.readouterr()
     assert net.can_connect("ws", "10.214.2.50", 443)  # the kept flow and its replies
@@ -590,11 +556,7 @@ def test_isolate_this_machine_is_confirmed_and_undone(
     there too, or the host would undo its own containment a minute later."""
     monkeypatch.delenv("SSH_CLIENT", raising=False)
     inv = _inventory(lab, tmp_path, extra=f"wsl,{lab.ws},workstation,,,{lab.net.responder}\n")
-    db = env[env.index("--db") + 1]
-    assert (
-        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
-        == 0
-    )
+    _import(lab, env, inv)
     before = lab.net.ruleset("ws")
     local = ["--netns", lab.net.ns["ws"], "--confirm-within", "5"]
     assert _cli("contain", "apply", "--isolate", "wsl", "--yes", *env, *local) == 0
@@ -619,8 +581,7 @@ def test_undo_from_the_journal_restores_a_previous_containment_exactly(
     before = lab.net.ruleset("fs")
     journal = ["--journal", str(tmp_path / "journal")]
     assert _cli("contain", "apply", "--isolate", "fs", "--yes", *env, *journal) == 0
-    gone = [*env]
-    gone[gone.index("--db") + 1] = "postgresql://nobody@127.0.0.1:1/none"
+    gone = _replaced(env, "--db", "postgresql://nobody@127.0.0.1:1/none")
     assert _cli("contain", "undo", "--from-journal", *gone, *journal) == 0, capsys.readouterr()
     assert lab.net.ruleset("fs") == before
 
@@ -656,8 +617,7 @@ def test_the_host_rolls_back_by_itself_when_the_responder_vanishes(
     """The responder's process dies (SIGKILL) after the rules are loaded and before any
     verification: nobody confirms, and the remote host restores its rules on its own."""
     before = lab.net.ruleset("fs")
-    db = env[env.index("--db") + 1]
-    argv = [db, lab.incident, str(lab.key), str(lab.sshd.known_hosts), str(tmp_path / "j")]
+    argv = [_db(env), lab.incident, str(lab.key), str(lab.sshd.known_hosts), str(tmp_path / "j")]
     proc = subprocess.Popen(
         [sys.executable, "-c", _VANISHING, *argv], stdout=subprocess.PIPE, text=True
     )
@@ -668,9 +628,7 @@ def test_the_host_rolls_back_by_itself_when_the_responder_vanishes(
     finally:
         proc.kill()
         proc.wait()
-    deadline = time.monotonic() + 15
-    while lab.net.ruleset("fs") != before and time.monotonic() < deadline:
-        time.sleep(0.3)
+    _wait_until(lambda: lab.net.ruleset("fs") == before, 15, 0.3)
     assert lab.net.ruleset("fs") == before
     assert not lab.rollbacks("fs.*")  # the timer cleaned up after itself
 
@@ -682,21 +640,10 @@ def test_rules_refused_by_nft_leave_the_host_as_it_was_with_no_timer(
     before must be cancelled, or it would later "restore" over someone else's changes."""
     import dataclasses
 
-    from rempart.contain import _records, engine, inventory
-    from rempart.contain.actions import Context, Request
-    from rempart.store import open_store
+    from rempart.contain import _records, engine
+    from rempart.contain.actions import Request
 
-    store = open_store(env[env.index("--db") + 1])
-    iid = _records.incident_id(store, lab.incident, create=False)
-    ctx = Context(
-        iid,
-        inventory.load(store, iid),
-        "test",
-        ssh_keys=[lab.key],
-        known_hosts=lab.sshd.known_hosts,
-        incident_key=lab.incident,
-        timeout=5,
-    )
+    store, ctx = _context(lab, env)
     before = lab.net.ruleset("gw")
     try:
         plan = engine.make_plan(ctx, Request(isolate=("gw",)))
@@ -710,7 +657,7 @@ def test_rules_refused_by_nft_leave_the_host_as_it_was_with_no_timer(
     assert lab.net.ruleset("gw") == before
     assert not lab.rollbacks("gw.*") and lab.timers() == ""
     # nothing to undo later: the record is closed as refused
-    assert [r.state for r in _records.records(store, iid)] == ["refused"]
+    assert [r.state for r in _records.records(store, ctx.incident)] == ["refused"]
 
 
 def test_a_rollback_keeps_what_others_changed_meanwhile(lab: Lab, env: list[str]) -> None:
@@ -721,9 +668,7 @@ def test_a_rollback_keeps_what_others_changed_meanwhile(lab: Lab, env: list[str]
     assert outcome.state == "rolling_back"
     lab.net.exec("gw", "nft", "-f", "-", stdin=BEFORE_RULES.replace("other", "guard"))
     meanwhile = before + lab.net.exec("gw", "nft", "list", "table", "inet", "guard")
-    deadline = time.monotonic() + 10
-    while "rempart_contain" in lab.net.ruleset("gw") and time.monotonic() < deadline:
-        time.sleep(0.2)
+    _wait_until(lambda: "rempart_contain" not in lab.net.ruleset("gw"), 10, 0.2)
     assert lab.net.ruleset("gw") == meanwhile  # ours gone, the guard's table kept
     assert "table inet guard" in meanwhile
 
@@ -738,11 +683,7 @@ def test_undo_works_after_the_host_left_the_inventory(
     assert _cli("contain", "apply", "--isolate", "ws", "--yes", *env, *journal) == 0
     inv = tmp_path / "smaller.csv"
     inv.write_text(f"name,address,ssh\nfs,{lab.fs},root@{lab.fs}\n")
-    db = env[env.index("--db") + 1]
-    assert (
-        _cli("contain", "inventory", "import", str(inv), "--incident", lab.incident, "--db", db)
-        == 0
-    )
+    _import(lab, env, inv)
     capsys.readouterr()
     assert _cli("contain", "undo", *env, *journal) == 0, capsys.readouterr()
     assert lab.net.ruleset("ws") == before
@@ -756,22 +697,11 @@ def test_isolation_is_verified_even_with_no_other_host_to_probe(
     import dataclasses
 
     from rempart.contain import _records, engine
-    from rempart.contain.actions import Context, Request
+    from rempart.contain.actions import Request
     from rempart.contain.inventory import parse
 
-    store = _store(env)
-    iid = _records.incident_id(store, lab.incident, create=False)
     hosts = parse(f"name,address,ssh\ngw,{lab.gw},root@{lab.gw}\n")
-    ctx = Context(
-        iid,
-        hosts,
-        "test",
-        ssh_keys=[lab.key],
-        known_hosts=lab.sshd.known_hosts,
-        incident_key=lab.incident,
-        timeout=5,
-        confirm_seconds=5,
-    )
+    store, ctx = _context(lab, env, hosts, confirm_seconds=5)
     try:
         plan = engine.make_plan(ctx, Request(isolate=("gw",)))
         empty = dataclasses.replace(plan.changes[0], detail="table inet rempart_contain {\n}\n")
@@ -790,9 +720,3 @@ def test_isolation_is_verified_even_with_no_other_host_to_probe(
         nft.cancel_rollbacks(LocalRunner(lab.net.ns["gw"]), nft.scope(lab.incident, "gw"), 5)
     assert outcome.state == "rolling_back", outcome
     assert "rules not in place" in outcome.message
-
-
-def _store(env: list[str]):  # type: ignore[no-untyped-def]
-    from rempart.store import open_store
-
-    return open_store(env[env.index("--db") + 1])

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import ipaddress
 import json
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,46 +85,122 @@ NETNS = typer.Option(
 )
 
 
-def _context(opts: dict[str, Any]) -> tuple[Any, Any]:
+# Option groups: options several commands take, declared once. A command takes a group as one
+# parameter typed with its class; `_with_groups` shows Typer the fields instead (in this order,
+# with these declarations as in a command's signature) and builds the instance back.
+@dataclass(frozen=True)
+class ChangeOptions:
+    """What plan and apply are asked to change, and how the cut is probed."""
+
+    incident: str = INCIDENT
+    isolate: list[str] = ISOLATE
+    cut_internet: str | None = CUT
+    keep: list[str] = KEEP
+    internal: list[str] = INTERNAL
+    probe_from: str | None = PROBE_FROM
+    probe_blocked: list[str] = PROBE_BLOCKED
+    disable_account: list[str] = ACCOUNT
+    block_smb_client: list[str] = SMB
+    at: str | None = AT
+    smbconf: Path | None = SMBCONF
+    remote_python: str = REMOTE_PY
+
+
+@dataclass(frozen=True)
+class AccessOptions:
+    """How hosts and the directory are reached: plan, apply and undo."""
+
+    ldap_url: str | None = LDAP_URL
+    ldap_bind_dn: str | None = LDAP_DN
+    ldap_password: str | None = LDAP_PW
+    ldap_kind: str = LDAP_KIND
+    ldap_ca: Path | None = LDAP_CA
+    winrm_user: str | None = WINRM_USER
+    winrm_password: str | None = WINRM_PW
+    ssh_key: list[str] = SSH_KEY
+    known_hosts: Path | None = KNOWN
+    timeout: float = TIMEOUT
+    netns: str | None = NETNS
+
+
+def _with_groups(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` as Typer should see it: each option group parameter spread into its fields."""
+    hints = typing.get_type_hints(command)
+    groups: dict[str, Any] = {}
+    params: list[inspect.Parameter] = []
+    for param in inspect.signature(command).parameters.values():
+        hint = hints[param.name]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            groups[param.name] = hint
+            types = typing.get_type_hints(hint)
+            params += [
+                inspect.Parameter(
+                    f.name, param.KEYWORD_ONLY, default=f.default, annotation=types[f.name]
+                )
+                for f in dataclasses.fields(hint)
+            ]
+        else:
+            params.append(param.replace(kind=param.KEYWORD_ONLY, annotation=hint))
+
+    @functools.wraps(command)
+    def spread(**values: Any) -> None:
+        for name, group in groups.items():
+            fields = dataclasses.fields(group)
+            values[name] = group(**{f.name: values.pop(f.name) for f in fields})
+        command(**values)
+
+    # Typer reads the parameters off the signature and their types off the annotations
+    # (mypy does not know that a function may carry a __signature__)
+    spread.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    spread.__annotations__ = {p.name: p.annotation for p in params}
+    return spread
+
+
+def _context(
+    incident: str,
+    access: AccessOptions,
+    db: str | None,
+    *,
+    remote_python: str,
+    confirm_within: int = 60,
+) -> tuple[Any, Any]:
     """The store and the actions' context from a command's options."""
     from rempart.contain import _records, engine, inventory
     from rempart.contain.actions import Context
     from rempart.store import open_store
 
-    _check_keys(opts)
-    store = open_store(settings.db_url(opts.get("db")))
-    iid = _records.incident_id(store, opts["incident"], create=False)
+    _check_keys(access)
+    store = open_store(settings.db_url(db))
+    iid = _records.incident_id(store, incident, create=False)
     ctx = Context(
         incident=iid,
         hosts=inventory.load(store, iid),
         actor=engine.actor(),
-        ssh_keys=[Path(k) for k in opts.get("ssh_key") or []] or None,
-        known_hosts=opts.get("known_hosts"),
-        timeout=opts.get("timeout") or 20,
-        confirm_seconds=opts.get("confirm_within") or 60,
-        ldap=_ldap(opts),
-        incident_key=opts["incident"],
-        remote_python=opts.get("remote_python") or "python3",
-        netns=opts.get("netns") or None,
-        winrm=(opts["winrm_user"], opts.get("winrm_password") or "")
-        if opts.get("winrm_user")
-        else None,
+        ssh_keys=[Path(k) for k in access.ssh_key] or None,
+        known_hosts=access.known_hosts,
+        timeout=access.timeout,
+        confirm_seconds=confirm_within,
+        ldap=_ldap(access),
+        incident_key=incident,
+        remote_python=remote_python or "python3",
+        netns=access.netns or None,
+        winrm=(access.winrm_user, access.winrm_password or "") if access.winrm_user else None,
         active=engine.active(store, iid),
     )
     return store, ctx
 
 
-def _check_keys(opts: dict[str, Any]) -> None:
+def _check_keys(access: AccessOptions) -> None:
     from rempart.errors import UsageError
 
-    for key in opts.get("ssh_key") or []:
+    for key in access.ssh_key:
         if not Path(key).is_file():
             raise UsageError(f"--ssh-key {key}: no such file")
 
 
-def _offline_context(opts: dict[str, Any]) -> Any:
+def _offline_context(incident: str, access: AccessOptions) -> Any:
     """A context without the store: for undoing from the journal."""
-    _check_keys(opts)
+    _check_keys(access)
     from rempart.contain import engine
     from rempart.contain.actions import Context
 
@@ -128,61 +208,56 @@ def _offline_context(opts: dict[str, Any]) -> Any:
         incident=0,
         hosts=[],
         actor=engine.actor(),
-        ssh_keys=[Path(k) for k in opts.get("ssh_key") or []] or None,
-        known_hosts=opts.get("known_hosts"),
-        timeout=opts.get("timeout") or 20,
-        ldap=_ldap(opts),
-        incident_key=opts["incident"],
-        netns=opts.get("netns") or None,
+        ssh_keys=[Path(k) for k in access.ssh_key] or None,
+        known_hosts=access.known_hosts,
+        timeout=access.timeout,
+        ldap=_ldap(access),
+        incident_key=incident,
+        netns=access.netns or None,
     )
 
 
-def _ldap(opts: dict[str, Any]) -> Any:
+def _ldap(access: AccessOptions) -> Any:
     from rempart.contain import LdapSettings
     from rempart.errors import UsageError
 
-    if opts.get("ldap_kind", "openldap") not in ("openldap", "ad"):
-        raise UsageError(f"--ldap-kind must be openldap or ad, got {opts['ldap_kind']!r}")
-    if not opts.get("ldap_url"):
+    if access.ldap_kind not in ("openldap", "ad"):
+        raise UsageError(f"--ldap-kind must be openldap or ad, got {access.ldap_kind!r}")
+    if not access.ldap_url:
         return None
     return LdapSettings(
-        opts["ldap_url"],
-        opts.get("ldap_bind_dn") or "",
-        opts.get("ldap_password") or "",
-        opts.get("ldap_kind") or "openldap",
-        str(opts["ldap_ca"]) if opts.get("ldap_ca") else None,
+        access.ldap_url,
+        access.ldap_bind_dn or "",
+        access.ldap_password or "",
+        access.ldap_kind,
+        str(access.ldap_ca) if access.ldap_ca else None,
     )
 
 
-def _request(
-    isolate: list[str],
-    cut: str | None,
-    keep: list[str],
-    internal: list[str],
-    accounts: list[str],
-    smb: tuple[list[str], str | None, Path | None] = ([], None, None),
-) -> Any:
+def _request(change: ChangeOptions) -> Any:
     from rempart.contain import Request
     from rempart.contain.nft import Flow
     from rempart.errors import UsageError
 
     try:
-        flows = tuple(Flow.parse(k) for k in keep)
+        flows = tuple(Flow.parse(k) for k in change.keep)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
-        nets = tuple(str(ipaddress.ip_network(n, strict=False)) for n in internal)
+        nets = tuple(str(ipaddress.ip_network(n, strict=False)) for n in change.internal)
     except ValueError as exc:
         raise UsageError(f"--internal: {exc}") from None
     return Request(
-        tuple(isolate),
-        cut,
+        tuple(change.isolate),
+        change.cut_internet,
         flows,
         internal=nets or Request().internal,
-        disable_accounts=tuple(accounts),
-        block_smb=tuple(smb[0]),
-        at=smb[1],
-        smbconf=str(smb[2]) if smb[2] else None,
+        disable_accounts=tuple(change.disable_account),
+        block_smb=tuple(change.block_smb_client),
+        at=change.at,
+        smbconf=str(change.smbconf) if change.smbconf else None,
+        probe_from=change.probe_from,
+        probe_blocked=tuple(change.probe_blocked),
     )
 
 
@@ -232,43 +307,15 @@ def inventory_show(incident: str = INCIDENT, db: str | None = DB, as_json: bool 
 
 
 @contain_app.command("plan")
+@_with_groups
 def plan_cmd(
-    incident: str = INCIDENT,
-    isolate: list[str] = ISOLATE,
-    cut_internet: str | None = CUT,
-    keep: list[str] = KEEP,
-    internal: list[str] = INTERNAL,
-    probe_from: str | None = PROBE_FROM,
-    probe_blocked: list[str] = PROBE_BLOCKED,
-    disable_account: list[str] = ACCOUNT,
-    block_smb_client: list[str] = SMB,
-    at: str | None = AT,
-    smbconf: Path | None = SMBCONF,
-    remote_python: str = REMOTE_PY,
-    ldap_url: str | None = LDAP_URL,
-    ldap_bind_dn: str | None = LDAP_DN,
-    ldap_password: str | None = LDAP_PW,
-    ldap_kind: str = LDAP_KIND,
-    ldap_ca: Path | None = LDAP_CA,
-    winrm_user: str | None = WINRM_USER,
-    winrm_password: str | None = WINRM_PW,
-    ssh_key: list[str] = SSH_KEY,
-    known_hosts: Path | None = KNOWN,
-    timeout: float = TIMEOUT,
-    netns: str | None = NETNS,
-    db: str | None = DB,
-    as_json: bool = JSON,
+    change: ChangeOptions, access: AccessOptions, db: str | None = DB, as_json: bool = JSON
 ) -> None:
     """Print exactly what would change on which host, and what stays reachable."""
     from rempart.contain import _records, engine
 
-    request = _request(
-        isolate, cut_internet, keep, internal, disable_account, (block_smb_client, at, smbconf)
-    )
-    request = dataclasses.replace(
-        request, probe_from=probe_from, probe_blocked=tuple(probe_blocked)
-    )
-    store, ctx = _context(locals())
+    request = _request(change)
+    store, ctx = _context(change.incident, access, db, remote_python=change.remote_python)
     try:
         plan = engine.make_plan(ctx, request)
     finally:
@@ -284,30 +331,10 @@ def plan_cmd(
 
 
 @contain_app.command("apply")
+@_with_groups
 def apply_cmd(
-    incident: str = INCIDENT,
-    isolate: list[str] = ISOLATE,
-    cut_internet: str | None = CUT,
-    keep: list[str] = KEEP,
-    internal: list[str] = INTERNAL,
-    probe_from: str | None = PROBE_FROM,
-    probe_blocked: list[str] = PROBE_BLOCKED,
-    disable_account: list[str] = ACCOUNT,
-    block_smb_client: list[str] = SMB,
-    at: str | None = AT,
-    smbconf: Path | None = SMBCONF,
-    remote_python: str = REMOTE_PY,
-    ldap_url: str | None = LDAP_URL,
-    ldap_bind_dn: str | None = LDAP_DN,
-    ldap_password: str | None = LDAP_PW,
-    ldap_kind: str = LDAP_KIND,
-    ldap_ca: Path | None = LDAP_CA,
-    winrm_user: str | None = WINRM_USER,
-    winrm_password: str | None = WINRM_PW,
-    ssh_key: list[str] = SSH_KEY,
-    known_hosts: Path | None = KNOWN,
-    timeout: float = TIMEOUT,
-    netns: str | None = NETNS,
+    change: ChangeOptions,
+    access: AccessOptions,
     confirm_within: int = typer.Option(
         60,
         "--confirm-within",
@@ -328,13 +355,14 @@ def apply_cmd(
     """
     from rempart.contain import _records, engine
 
-    request = _request(
-        isolate, cut_internet, keep, internal, disable_account, (block_smb_client, at, smbconf)
+    request = _request(change)
+    store, ctx = _context(
+        change.incident,
+        access,
+        db,
+        remote_python=change.remote_python,
+        confirm_within=confirm_within,
     )
-    request = dataclasses.replace(
-        request, probe_from=probe_from, probe_blocked=tuple(probe_blocked)
-    )
-    store, ctx = _context(locals())
     out = Console(quiet=as_json)
     try:
         plan = engine.make_plan(ctx, request)
@@ -389,20 +417,12 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[Any], None] | No
 
 
 @contain_app.command("undo")
+@_with_groups
 def undo_cmd(
     targets: list[str] = typer.Argument(None, help="Hosts or accounts (default: all)."),
     incident: str = INCIDENT,
-    ldap_url: str | None = LDAP_URL,
-    ldap_bind_dn: str | None = LDAP_DN,
-    ldap_password: str | None = LDAP_PW,
-    ldap_kind: str = LDAP_KIND,
-    ldap_ca: Path | None = LDAP_CA,
-    winrm_user: str | None = WINRM_USER,
-    winrm_password: str | None = WINRM_PW,
-    ssh_key: list[str] = SSH_KEY,
-    known_hosts: Path | None = KNOWN,
-    timeout: float = TIMEOUT,
-    netns: str | None = NETNS,
+    *,  # a group has no default of its own: keyword-only, it may follow options that do
+    access: AccessOptions,
     remote_python: str = REMOTE_PY,
     journal: Path = JOURNAL,
     from_journal: bool = typer.Option(
@@ -420,13 +440,13 @@ def undo_cmd(
 
     book = _records.Journal(journal)
     if from_journal:
-        ctx = _offline_context(locals())
+        ctx = _offline_context(incident, access)
         try:
             outcomes = engine.undo_from_journal(ctx, book, list(targets or []))
         finally:
             ctx.close()
     else:
-        store, ctx = _context(locals())
+        store, ctx = _context(incident, access, db, remote_python=remote_python)
         try:
             outcomes = engine.undo(store, ctx, list(targets or []), book)
         finally:
