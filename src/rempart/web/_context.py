@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rempart.web import _i18n
 from rempart.web._session import LANG_COOKIE, SESSION_COOKIE
-from rempart.workspace import auth
+from rempart.workspace import auth, incidents
 from rempart.workspace._errors import Invalid
 from rempart.workspace.auth import WebLogin
+from rempart.workspace.incidents import IncidentView
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -91,6 +92,29 @@ def require_csrf(request: Request, s: Session, sent: str | None) -> WebLogin:
     if not auth.check_csrf(login, sent):
         raise CsrfRefused()
     return login
+
+
+# What every route under /incidents/{key} does first, the page's forms and the API alike:
+# one transaction, the signed-in user (and the CSRF check before a change), then the incident
+# as that user sees it. Sign-in and CSRF come first: a caller refused there learns nothing
+# about which incidents exist.
+OnIncident = tuple[Session, WebLogin, IncidentView]
+
+
+@contextmanager
+def read_incident(request: Request, key: str) -> Iterator[OnIncident]:
+    """The store session, the signed-in user and the incident `key`, to read it."""
+    with tx(request) as s:
+        login = require_login(request, s)
+        yield s, login, incidents.get_incident(s, login.actor, key)
+
+
+@contextmanager
+def change_incident(request: Request, key: str, csrf: str | None = None) -> Iterator[OnIncident]:
+    """The same as `read_incident` for a change: the CSRF token (`csrf`, a form's) checked."""
+    with tx(request) as s:
+        login = require_csrf(request, s, csrf)
+        yield s, login, incidents.get_incident(s, login.actor, key)
 
 
 def lang(request: Request) -> str:

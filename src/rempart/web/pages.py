@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from rempart.web import _charts, _i18n
 from rempart.web._context import (
@@ -29,7 +30,7 @@ from rempart.web.public import CACHE
 from rempart.workspace import auth, incidents, status, tasks
 from rempart.workspace._errors import BadCredentials, LoginThrottled
 from rempart.workspace._roles import Permission, allows
-from rempart.workspace.access import org_roles
+from rempart.workspace.access import Actor, org_roles
 from rempart.workspace.orgs import OrgKind, list_orgs
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(storable_form)])
@@ -132,11 +133,9 @@ def dashboard(request: Request) -> Response:
         )
 
 
-def _orgs_for(request: Request) -> tuple[list[str], list[str]]:
-    with tx(request) as s:
-        login = require_login(request, s)
-        every = list_orgs(s)
-        manage = [o for o in every if allows(org_roles(s, login.actor, o.id), Permission.MANAGE)]
+def _orgs_for(s: Session, actor: Actor) -> tuple[list[str], list[str]]:
+    every = list_orgs(s)
+    manage = [o for o in every if allows(org_roles(s, actor, o.id), Permission.MANAGE)]
     return [o.slug for o in manage], [o.slug for o in manage if o.kind is OrgKind.TOWN]
 
 
@@ -144,7 +143,7 @@ def _orgs_for(request: Request) -> tuple[list[str], list[str]]:
 def new_incident_page(request: Request) -> Response:
     with tx(request) as s:
         login = require_login(request, s)
-    owners, towns = _orgs_for(request)
+        owners, towns = _orgs_for(s, login.actor)
     return render(
         request,
         "incident_new.html.j2",
@@ -191,8 +190,8 @@ def new_incident(
 
 @router.get("/communications")
 def communications(request: Request) -> Response:
-    t = _i18n.messages(lang(request))
     code = lang(request)
+    t = _i18n.messages(code)
     desks = []
     with tx(request) as s:
         login = require_login(request, s)

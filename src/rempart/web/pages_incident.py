@@ -7,14 +7,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from rempart.web import _charts, _i18n
 from rempart.web._context import (
+    change_incident,
     choice,
     form_time,
     lang,
+    read_incident,
     render,
-    require_csrf,
-    require_login,
     storable_form,
-    tx,
 )
 from rempart.workspace import decisions, incidents, logbook, playbooks, scans, tasks
 from rempart.workspace._errors import Invalid
@@ -26,9 +25,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(storable_form)
 @router.get("/incidents/{key}")
 def incident_page(request: Request, key: str) -> Response:
     t = _i18n.messages(lang(request))
-    with tx(request) as s:
-        login = require_login(request, s)
-        inc = incidents.get_incident(s, login.actor, key)
+    with read_incident(request, key) as (s, login, inc):
         roles = incidents.roles_on(s, login.actor, inc.id)
         task_list = tasks.list_tasks(s, login.actor, inc.id)
         scan_list = scans.scan_results(s, login.actor, inc.id)
@@ -65,9 +62,7 @@ def append_entry(
     source: str = Form(""),
     corrects: str = Form(""),
 ) -> Response:
-    with tx(request) as s:
-        login = require_csrf(request, s, csrf)
-        inc = incidents.get_incident(s, login.actor, key)
+    with change_incident(request, key, csrf) as (s, login, inc):
         if corrects.strip() and not corrects.strip().isdigit():
             raise Invalid(f"not an entry number: {corrects!r}")
         logbook.append(
@@ -85,9 +80,7 @@ def append_entry(
 def add_playbook(
     request: Request, key: str, csrf: str = Form(""), playbook: str = Form("")
 ) -> Response:
-    with tx(request) as s:
-        login = require_csrf(request, s, csrf)
-        inc = incidents.get_incident(s, login.actor, key)
+    with change_incident(request, key, csrf) as (s, login, inc):
         if playbook not in playbooks.builtin():
             raise Invalid(f"unknown playbook {playbook!r}")
         tasks.instantiate(s, login.actor, inc.id, playbook, lang=lang(request))
@@ -98,9 +91,7 @@ def add_playbook(
 def add_task(
     request: Request, key: str, csrf: str = Form(""), title: str = Form(""), due: str = Form("")
 ) -> Response:
-    with tx(request) as s:
-        login = require_csrf(request, s, csrf)
-        inc = incidents.get_incident(s, login.actor, key)
+    with change_incident(request, key, csrf) as (s, login, inc):
         tasks.add_task(s, login.actor, inc.id, title, due_at=form_time(due))
     return _back(key, "tasks")
 
@@ -114,9 +105,7 @@ def update_task(
     status: str = Form(""),
     assignee: str = Form(""),
 ) -> Response:
-    with tx(request) as s:
-        login = require_csrf(request, s, csrf)
-        incidents.get_incident(s, login.actor, key)
+    with change_incident(request, key, csrf) as (s, login, _):
         tasks.update_task(
             s,
             login.actor,
@@ -136,9 +125,7 @@ def record_decision(
     rationale: str = Form(""),
     decided_by: str = Form(""),
 ) -> Response:
-    with tx(request) as s:
-        login = require_csrf(request, s, csrf)
-        inc = incidents.get_incident(s, login.actor, key)
+    with change_incident(request, key, csrf) as (s, login, inc):
         decisions.record_decision(s, login.actor, inc.id, title, rationale, decided_by=decided_by)
     return _back(key, "decisions")
 
@@ -155,9 +142,7 @@ def add_contact(
     reference: str = Form(""),
     notes: str = Form(""),
 ) -> Response:
-    with tx(request) as s:
-        login = require_csrf(request, s, csrf)
-        inc = incidents.get_incident(s, login.actor, key)
+    with change_incident(request, key, csrf) as (s, login, inc):
         decisions.add_contact(
             s,
             login.actor,
@@ -180,8 +165,6 @@ def invite(
     email: str = Form(""),
     role: str = Form("investigator"),
 ) -> Response:
-    with tx(request) as s:
-        login = require_csrf(request, s, csrf)
-        inc = incidents.get_incident(s, login.actor, key)
+    with change_incident(request, key, csrf) as (s, login, inc):
         incidents.invite(s, login.actor, inc.id, email, choice(Role, role, "role"))
     return _back(key, "people")
