@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rempart.cli import main
-from rempart.exercise import verify
+from rempart.exercise import attack, undo, verify
 
 
 def test_build_attack_undo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,3 +53,44 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("build", "attack", "undo"):
         assert main(["exercise", command, "--help"]) == 0
         assert len(capsys.readouterr().out) > 200
+
+
+def test_a_refusal_names_its_command_and_comes_before_any_pid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "precious.docx").write_bytes(b"real work")
+    hints = {
+        ("attack",): "can be attacked",
+        ("undo",): "undo only restores folders made by `rempart exercise build`",
+        ("workload", "--kind", "backup"): "a workload only runs in folders made by",
+    }
+    for (command, *options), hint in hints.items():
+        assert main(["exercise", command, str(tmp_path), *options]) == 2
+        captured = capsys.readouterr()
+        assert "not a practice share" in captured.err and hint in captured.err, captured.err
+        assert "pid" not in captured.out  # refused: nothing started, nothing to watch or kill
+    assert (tmp_path / "precious.docx").read_bytes() == b"real work"
+
+
+def test_a_second_attack_is_refused_before_its_pid_line(
+    share: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    attack(share, layout="xor", seed=2, durable=False)
+    assert main(["exercise", "attack", str(share), "--seed", "3"]) == 2
+    captured = capsys.readouterr()
+    assert "already attacked" in captured.err and "attack pid" not in captured.out
+
+
+def test_undo_again_is_nothing_to_do_and_exit_0(
+    share: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    attack(share, layout="xor", seed=4, durable=False)
+    assert main(["exercise", "undo", str(share)]) == 0
+    assert "restored" in capsys.readouterr().out
+    for _ in range(2):  # already undone, then undone again: the same calm answer
+        assert main(["exercise", "undo", str(share)]) == 0
+        captured = capsys.readouterr()
+        assert captured.out == f"nothing to undo: no attack recorded on {share} (already undone?)\n"
+        assert captured.err == ""
+    assert verify(share) == []
+    assert undo(share).nothing_to_undo  # the library says so too, without raising

@@ -16,7 +16,8 @@ from rempart.errors import RempartError
 
 app = typer.Typer(
     name="rempart",
-    help="Ransomware response kit: triage a share; guard, contain, investigate, recover to come.",
+    help="Ransomware response kit: triage (scan), guard, contain, investigate (timeline, "
+    "evidence), coordinate (serve) and practise (exercise); recover to come.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

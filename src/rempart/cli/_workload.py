@@ -22,9 +22,17 @@ def workload(
     limit: int = typer.Option(200, "--limit", min=1, help="Files touched at most."),
 ) -> None:
     """Run legitimate activity that touches many files fast (zip, backup, Office saves...)."""
-    typer.echo(f"workload pid {os.getpid()}")
     with _progress(kind) as progress:
-        report = exercise.workload(root, kind, seed=seed, limit=limit, rate=rate, progress=progress)
+        report = exercise.workload(
+            root,
+            kind,
+            seed=seed,
+            limit=limit,
+            rate=rate,
+            progress=progress,
+            # after the refusals, so that a refused workload prints no pid to watch or kill
+            on_start=lambda: typer.echo(f"workload pid {os.getpid()}"),
+        )
     if report.note:
         typer.echo(f"{kind}: {report.note}")
     typer.echo(

@@ -38,8 +38,13 @@ class Action(StrEnum):
 
 
 DB = typer.Option(None, "--db", help=settings.DB.help, envvar=settings.DB.env)
+# The defaults are the settings' own (rempart.settings): --help shows them, and the command
+# line, then the environment variable, then the default win, as with settings.resolve.
 KEYS = typer.Option(
-    None, "--keys", help=settings.EVIDENCE_KEYS.help, envvar=settings.EVIDENCE_KEYS.env
+    Path(settings.EVIDENCE_KEYS.default),
+    "--keys",
+    help=settings.EVIDENCE_KEYS.help,
+    envvar=settings.EVIDENCE_KEYS.env,
 )
 BY = typer.Option(None, "--by", help=settings.RESPONDER.help, envvar=settings.RESPONDER.env)
 JSON = typer.Option(False, "--json", help="Print a machine summary on stdout.")
@@ -77,16 +82,19 @@ def add(
     description: str = typer.Option(..., "--description", help="What the item is, for people."),
     by: str | None = BY,
     in_place: bool = typer.Option(False, "--in-place", help="Hash and record it, do not copy."),
-    max_copy: str | None = typer.Option(
-        None,
+    max_copy: str = typer.Option(
+        settings.EVIDENCE_MAX_COPY.default,
         "--max-copy",
         help=settings.EVIDENCE_MAX_COPY.help,
         envvar=settings.EVIDENCE_MAX_COPY.env,
     ),
-    locker: Path | None = typer.Option(
-        None, "--locker", help=settings.EVIDENCE_LOCKER.help, envvar=settings.EVIDENCE_LOCKER.env
+    locker: Path = typer.Option(
+        Path(settings.EVIDENCE_LOCKER.default),
+        "--locker",
+        help=settings.EVIDENCE_LOCKER.help + " A relative path is from the current folder.",
+        envvar=settings.EVIDENCE_LOCKER.env,
     ),
-    keys: Path | None = KEYS,
+    keys: Path = KEYS,
     create_incident: bool = typer.Option(
         False, "--create-incident", help="Create the incident if the store does not know it."
     ),
@@ -148,7 +156,7 @@ def log(
     note: str = typer.Option("", "--note", help="Details: to whom, why, what was found."),
     where: str | None = typer.Option(None, "--where", help="Place (default: this host's name)."),
     by: str | None = BY,
-    keys: Path | None = KEYS,
+    keys: Path = KEYS,
     db: str | None = DB,
 ) -> None:
     """Add a signed entry to an item's chain of custody (it can never be edited later)."""
@@ -211,7 +219,7 @@ def export(
     incident: str = typer.Option(..., "--incident", help="Incident whose items to export."),
     tar: bool = typer.Option(False, "--tar", help="Also write OUT.tar, one file to hand over."),
     by: str | None = BY,
-    keys: Path | None = KEYS,
+    keys: Path = KEYS,
     as_json: bool = JSON,
     db: str | None = DB,
 ) -> None:
@@ -288,7 +296,7 @@ def verify(
 @key_app.command("create")
 def key_create(
     name: str = typer.Argument(..., help="The responder's name, as used with --by."),
-    keys: Path | None = KEYS,
+    keys: Path = KEYS,
     protect: bool = typer.Option(
         False,
         "--passphrase",

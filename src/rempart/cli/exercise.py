@@ -123,7 +123,6 @@ def attack(
     threads: int = typer.Option(1, "--threads", min=1, help="Files encrypted at once."),
     seed: int | None = typer.Option(None, "--seed", help="Reproducible keys and choices."),
 ) -> None:
-    typer.echo(f"attack pid {os.getpid()}", err=False)
     with _progress("attacking") as progress:
         report = exercise.attack(
             root,
@@ -137,6 +136,8 @@ def attack(
             threads=threads,
             seed=seed,
             progress=progress,
+            # after the refusals, so that a refused attack prints no pid to watch or kill
+            on_start=lambda: typer.echo(f"attack pid {os.getpid()}"),
         )
     typer.echo(
         f"attacked {len(report.labels)} files in {report.seconds:.1f} s "
@@ -151,8 +152,14 @@ def attack(
 def undo(
     root: Path = typer.Argument(..., help="The attacked practice share."),
 ) -> None:
-    """Restore every file, name and mtime an attack changed, and remove its notes."""
+    """Restore every file, name and mtime an attack changed, and remove its notes.
+
+    Safe to repeat: on a practice share with no attack recorded it says so and exits 0.
+    """
     report = exercise.undo(root)
+    if report.nothing_to_undo:
+        typer.echo(f"nothing to undo: no attack recorded on {root} (already undone?)")
+        return
     typer.echo(
         f"restored {report.restored} files ({report.already_original} already original), "
         f"removed {report.notes_removed} notes"

@@ -205,6 +205,7 @@ def attack(
     seed: int | None = None,
     progress: Progress | None = None,
     durable: bool = True,
+    on_start: Callable[[], None] | None = None,
 ) -> AttackReport:
     """Encrypt every regular file of a practice share, journaling each change first.
 
@@ -230,6 +231,7 @@ def attack(
         durable: fsync each attacked file before its rename, so that even a power cut
             leaves every file wholly original or wholly attacked (the journal is always
             fsynced; tests turn this off for speed).
+        on_start: called once every check passed, before the first change to the share.
     Raises:
         ExerciseError: not a practice share, an earlier attack not undone, a bad option.
     """
@@ -254,6 +256,8 @@ def attack(
         "random": "." + _rand_token(rng),
         "keep": "",
     }[extension]
+    if on_start is not None:
+        on_start()
 
     files = _order(root, list(walk_files(root)), order, rng)
     folders = sorted({f for path in files for f in _folders_up_to(root, path.parent)})

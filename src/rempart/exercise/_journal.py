@@ -103,6 +103,8 @@ class UndoReport:
     damaged_lines: list[tuple[int, str]] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)  # tree vs manifest after undo
     warnings: list[str] = field(default_factory=list)  # e.g. no fsync on this filesystem
+    # No journal: never attacked, or undone already. Not an error: undo may be repeated.
+    nothing_to_undo: bool = False
 
     @property
     def ok(self) -> bool:
@@ -219,13 +221,16 @@ def undo(root: Path, *, verify: bool = True) -> UndoReport:
     Args:
         root: the practice share.
         verify: compare the tree with the manifest afterwards (hashes and mtimes).
+    Returns:
+        what was restored; `nothing_to_undo` (and nothing else done) when no attack is
+        journaled, e.g. on a share undone already.
     Raises:
-        ExerciseError: `root` is not a practice share, or has no journal.
+        ExerciseError: `root` is not a practice share.
     """
-    root = check_target(root)
+    root = check_target(root, command="undo")
     journal_path = state_dir(root) / JOURNAL
     if not _exists(journal_path):
-        raise ExerciseError(f"{root} has no attack journal: nothing to undo")
+        return UndoReport(nothing_to_undo=True)
     records, damaged = read_journal(journal_path)
     report = UndoReport(damaged_lines=damaged)
     durability = Durability()

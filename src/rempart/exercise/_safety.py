@@ -14,6 +14,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 from rempart.errors import RempartError
 
@@ -67,9 +68,21 @@ def _is_home(path: Path) -> bool:
     return path in homes or (path.parent == Path("/home"))
 
 
-def check_target(root: Path, *, for_build: bool = False) -> Path:
+Command = Literal["attack", "undo", "workload"]
+
+#: What to tell someone who pointed a command at a folder that `build` did not make, by command.
+_NOT_A_SHARE_HINTS: dict[Command, str] = {
+    "attack": "only folders made by `rempart exercise build` can be attacked",
+    "undo": "undo only restores folders made by `rempart exercise build`",
+    "workload": "a workload only runs in folders made by `rempart exercise build`",
+}
+
+
+def check_target(root: Path, *, for_build: bool = False, command: Command = "attack") -> Path:
     """The absolute path of a share that may be attacked (or built), or raise.
 
+    Args:
+        command: "attack", "undo" or "workload": what the refusal's hint talks about.
     Raises:
         UnsafeTargetError: `/`, a system folder, a home directory, a symlink, or (unless
             building) a folder without the marker that `build` writes.
@@ -93,7 +106,7 @@ def check_target(root: Path, *, for_build: bool = False) -> Path:
     except FileNotFoundError:
         raise UnsafeTargetError(
             f"{real} is not a practice share (no {STATE_DIR}/{MARKER})",
-            hint="only folders made by `rempart exercise build` can be attacked",
+            hint=_NOT_A_SHARE_HINTS[command],
         ) from None
     if not stat.S_ISREG(info.st_mode) or os.path.islink(state_dir(real)):
         raise UnsafeTargetError(f"{marker} is not a regular file")

@@ -9,6 +9,7 @@ the share or into `.rempart-exercise/`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 # Imported for their registrations in WORKLOADS.
@@ -31,6 +32,7 @@ def workload(
     limit: int = 200,
     rate: float | None = None,
     progress: Progress | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> WorkloadReport:
     """Run the legitimate workload `kind` on the practice share at `root`.
 
@@ -39,17 +41,20 @@ def workload(
         limit: at most this many distinct files read, written, created or deleted.
         rate: at most this many files touched per second.
         progress: called with (files touched so far, limit).
+        on_start: called once every check passed, before the first file is touched.
     Raises:
         UnsafeTargetError: `root` is not a practice share (see `check_target`).
         RegistryError: no workload is called `kind`.
         ExerciseError: the workload cannot run (a bad limit or rate, git failing...).
     """
     run = WORKLOADS[kind]
-    real = check_target(root)
+    real = check_target(root, command="workload")
     if limit < 1:
         raise ExerciseError(f"limit must be at least 1, not {limit}")
     if rate is not None and rate <= 0:
         raise ExerciseError(f"rate must be positive, not {rate}")
     session = Session(real, kind, seed, limit=limit, rate=rate, progress=progress)
+    if on_start is not None:
+        on_start()
     run(session)
     return session.report()

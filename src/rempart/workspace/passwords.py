@@ -40,7 +40,10 @@ def check_strength(password: str, email: str = "") -> None:
         raise WeakPassword("the password repeats too few different characters")
     local = email.split("@", 1)[0].lower()
     if len(local) >= 4 and local in low:
-        raise WeakPassword("the password must not contain the e-mail address")
+        # the part before the @ is what people put in a password (their name), not the domain
+        raise WeakPassword(
+            f"the password must not contain the name of the e-mail address ({local})"
+        )
     classes = sum(
         (
             any(c.islower() for c in password),
