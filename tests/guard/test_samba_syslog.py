@@ -15,17 +15,31 @@ import pytest
 from rempart.guard._errors import SourceUnavailable
 from rempart.guard.events import EventQueue, Op
 from rempart.guard.sources import SourceOptions
-from rempart.guard.sources._syslog import SambaSyslogSource, record_of
+from rempart.guard.sources._syslog import SambaSyslogSource
 
 GLIBC = b"<13>Nov 23 23:14:05 smbd_audit: 10.0.0.8|alice|PC12|share|renameat|ok|/s/a|/s/a.x"
 FORWARDED = b"<13>Nov 23 23:14:05 fs01 smbd_audit[4242]: fd00::8|bob|PC|share|unlinkat|ok|/s/b"
 
 
-def test_the_record_is_found_in_every_header_form() -> None:
-    assert record_of(GLIBC) == b"10.0.0.8|alice|PC12|share|renameat|ok|/s/a|/s/a.x"
-    assert record_of(FORWARDED) == b"fd00::8|bob|PC|share|unlinkat|ok|/s/b"
-    assert record_of(b"<13>10.0.0.8|a|b|c|pwrite|ok|/s/c\n") == b"10.0.0.8|a|b|c|pwrite|ok|/s/c"
-    assert record_of(b"<13>Nov 23 23:14:05 smbd_audit: connect to service share") is None
+def test_the_record_is_found_in_every_header_form(tmp_path: Path) -> None:
+    src, q = _source(tmp_path)
+    try:
+        src.feed(GLIBC)
+        src.feed(FORWARDED + b"\0\n")  # a NUL and a newline at the end: not the path's
+        src.feed(b"<13>10.0.0.8|a|b|c|pwrite|ok|/s/c\n")  # no header at all
+        src.feed(b"<13>1 2026-11-23T22:14:05Z fs01 smbd_audit 77 - - 10.0.0.9|c|P|s|unlinkat|ok|/d")
+        src.feed(b"<13>Nov 23 23:14:05 smbd_audit: connect to service share")  # no record
+        src.feed(b"<13>Nov 23 23:14:05 smbd_audit: 10.0.0.8|a|b|c|unlinkat|fail (Busy)|/e")
+        events = q.get_batch(0.1)
+    finally:
+        src.stop()
+    assert [(e.op, e.path, e.path2, e.address, e.smbd_pid) for e in events] == [
+        (Op.RENAME, "/s/a", "/s/a.x", "10.0.0.8", None),
+        (Op.DELETE, "/s/b", None, "fd00::8", 4242),  # the TAG[PID] of a forwarded message
+        (Op.WRITE, "/s/c", None, "10.0.0.8", None),
+        (Op.DELETE, "/d", None, "10.0.0.9", 77),  # RFC 5424's PROCID
+    ]
+    assert src.damaged == 0 and src.records == 4
 
 
 def _source(tmp_path: Path) -> tuple[SambaSyslogSource, EventQueue]:

@@ -3,25 +3,25 @@
 With `full_audit:prefix = %I|%u|%m|%S` and `full_audit:syslog = false`, each record is a
 header line `[2026/11/23 00:46:40.123456,  1, pid=1234, ...] ...(do_log)` (the `pid=` part
 only with `debug pid = yes`, which lets writes be tied to the smbd child serving a client)
-then `IP|user|machine|share|op|ok|path[|path2]`. The file is followed across rotation
-(a new inode at the same name) and truncation; damaged or partial lines are counted, never
-fatal: a line without its newline yet waits for the rest.
+then `IP|user|machine|share|op|ok|path[|path2]`; `rempart.samba_audit` reads both (the
+timeline reads them with the same code). The file is followed across rotation (a new inode
+at the same name) and truncation; damaged or partial lines are counted, never fatal: a line
+without its newline yet waits for the rest. Syslog-form lines are not taken from the file:
+smbd alone writes its log file, while any local user can put an `smbd_audit:` line in a
+syslog file (the datagram source checks who sent each record).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
-from dataclasses import dataclass
 
 from rempart.guard._errors import SourceUnavailable
 from rempart.guard.events import Event, EventQueue, Op
 from rempart.guard.sources import SourceOptions
 from rempart.guard.sources._thread import SourceThread
+from rempart.samba_audit import AuditRecord, parse_header, parse_record
 
-_HEADER = re.compile(rb"^\[\d{4}/\d\d/\d\d [^\]]*\]")
-_PID = re.compile(rb"pid=(\d+)")
 _OPS = {
     "pwrite": Op.WRITE,
     "pwrite_send": Op.WRITE,
@@ -36,36 +36,11 @@ _OPS = {
 _MAX_LINE = 64 * 1024  # longer than any path pair: a damaged line, skipped
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    address: str
-    user: str
-    machine: str
-    share: str
-    op: str
-    ok: bool
-    paths: tuple[str, ...]
-    smbd_pid: int | None = None
+def record_event(record: AuditRecord, source: str, smbd_pid: int | None) -> Event | None:
+    """The file operation an audit record reports, or None (failed, not watched, no path).
 
-
-def parse_line(line: bytes, smbd_pid: int | None = None) -> AuditRecord | None:
-    """One audit record, or None for what is not one (header, other log, damaged)."""
-    parts = line.rstrip(b"\r\n").split(b"|")
-    if len(parts) < 7 or not parts[0] or not parts[4]:
-        return None
-    text = [os.fsdecode(p) for p in parts]
-    address = text[0].strip()
-    if not re.fullmatch(r"[0-9a-fA-F.:]+", address):
-        return None
-    if text[5] not in ("ok", "fail"):
-        return None
-    return AuditRecord(
-        address, text[1], text[2], text[3], text[4], text[5] == "ok", tuple(text[6:]), smbd_pid
-    )
-
-
-def record_event(record: AuditRecord, source: str) -> Event | None:
-    """The file operation an audit record reports, or None (failed, not watched, no path)."""
+    `smbd_pid`: the smbd child that wrote the record, when the source knows it.
+    """
     op = _OPS.get(record.op)
     paths = record.paths
     if record.op == "openat":  # openat|ok|r|PATH (w: opened for writing, a write follows)
@@ -80,7 +55,7 @@ def record_event(record: AuditRecord, source: str) -> Event | None:
         path2,
         address=record.address,
         user=record.user,
-        smbd_pid=record.smbd_pid,
+        smbd_pid=smbd_pid,
         at=time.monotonic(),
     )
 
@@ -174,16 +149,17 @@ class SambaAuditSource(SourceThread):
             self.feed(line)
 
     def feed(self, line: bytes) -> None:
-        if _HEADER.match(line):
-            found = _PID.search(line)
-            self._pid = int(found.group(1)) if found else None
+        text = os.fsdecode(line)  # undecodable bytes of a name kept (surrogateescape)
+        header = parse_header(text)
+        if header is not None:
+            self._pid = header.pid
             return
-        record = parse_line(line, self._pid)
+        record = parse_record(text)
         if record is None:
-            if b"|" in line:  # meant to be a record, but damaged
+            if "|" in text:  # meant to be a record, but damaged
                 self.follower.damaged += 1
             return
-        ev = record_event(record, self.name)
+        ev = record_event(record, self.name, self._pid)
         if ev is not None:
             self.records += 1
             self.queue.put(ev)

@@ -16,15 +16,15 @@ writing `smbd_audit: 10.0.0.9|alice|...` to get an innocent client blocked) is r
 counted (`refused`). A datagram cut by the receive buffer (MSG_TRUNC) is counted as damaged.
 
 A datagram is `<PRI>` + optional timestamp/host + `smbd_audit: ` + the record
-(`IP|user|machine|share|op|ok|path[|path2]`, prefix `%I|%u|%m|%S`); anything else (smbd's
-"connect to service" lines, other programs) is ignored, damaged records are counted.
+(`IP|user|machine|share|op|ok|path[|path2]`, prefix `%I|%u|%m|%S`), read by
+`rempart.samba_audit`; a message without `|` (smbd's "connect to service" lines, other
+programs) is ignored, damaged records are counted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import socket
 import stat
 import struct
@@ -34,26 +34,13 @@ from rempart.guard._errors import SourceUnavailable
 from rempart.guard.correlate import is_smbd
 from rempart.guard.events import EventQueue
 from rempart.guard.sources import SourceOptions
-from rempart.guard.sources._samba import parse_line, record_event
+from rempart.guard.sources._samba import record_event
 from rempart.guard.sources._thread import SourceThread
+from rempart.samba_audit import parse_message
 
 _UCRED = struct.Struct("=iII")  # pid, uid, gid
-_TAG_PID = re.compile(rb"^(?:<\d{1,3}>)?[^|]*?\[(\d+)\]: ")
 _MAX = 64 * 1024
 _SMBD_TTL = 5.0
-
-
-def record_of(datagram: bytes) -> bytes | None:
-    """The audit record inside one syslog message, or None when it holds none."""
-    text = datagram.rstrip(b"\0\r\n")
-    bar = text.find(b"|")
-    if bar < 0:
-        return None
-    # the record is the last "word" that holds the first `|`: IPv6 has `:`, never spaces
-    start = text.rfind(b" ", 0, bar) + 1
-    if start == 0 and text.startswith(b"<"):  # `<13>10.0.0.8|...`: no header at all
-        start = text.find(b">") + 1
-    return text[start:]
 
 
 class SambaSyslogSource(SourceThread):
@@ -104,22 +91,21 @@ class SambaSyslogSource(SourceThread):
     def feed(self, datagram: bytes, sender: int | None = None, uid: int | None = None) -> None:
         """One syslog message; `sender` and `uid` are the credentials the kernel gave with it
         (None: not known, as in tests feeding records directly: then it is trusted)."""
-        raw = record_of(datagram)
-        if raw is None:
+        text = os.fsdecode(datagram.rstrip(b"\0\r\n"))  # names' undecodable bytes kept
+        if "|" not in text:  # no record: "connect to service ...", another program
             return
         smbd = sender is not None and self._is_smbd(sender)
         if sender is not None and not smbd and uid not in self._trusted_uids:
             self.refused += 1  # neither smbd nor a forwarder we trust: a spoofed record?
             return
-        tag = _TAG_PID.match(datagram)
-        pid = sender if smbd else None
-        if pid is None and tag is not None:
-            pid = int(tag.group(1))
-        record = parse_line(raw, pid)
+        record = parse_message(text)
         if record is None:
             self.damaged += 1
             return
-        ev = record_event(record, self.name)
+        # smbd's own PID when it sent the datagram; a forwarder's message may carry it in
+        # its `TAG[PID]:`
+        tagged = record.envelope.pid if record.envelope else None
+        ev = record_event(record, self.name, sender if smbd else tagged)
         if ev is not None:
             self.records += 1
             self.queue.put(ev)
