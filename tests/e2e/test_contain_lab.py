@@ -319,15 +319,22 @@ def test_a_plan_that_would_cut_the_responder_off_is_refused(
 
 
 def test_disable_account_then_undo(
-    env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    env: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The password by option, then by the environment variable that the message of a
+    missing password names."""
     slapd = Slapd(tmp_path / "ldap")
     try:
         slapd.start()
         assert slapd.can_bind()
-        ldap = ["--ldap-url", slapd.url, "--ldap-bind-dn", ADMIN, "--ldap-password", ADMIN_PW]
-        assert _cli("contain", "apply", "--disable-account", ALICE, "--yes", *ldap, *env) == 0
+        ldap = ["--ldap-url", slapd.url, "--ldap-bind-dn", ADMIN]
+        argv = ["--disable-account", ALICE, "--yes", *ldap, *env]
+        assert _cli("contain", "apply", *argv, "--ldap-password", ADMIN_PW) == 0
         assert not slapd.can_bind()
+        monkeypatch.setenv("REMPART_LDAP_PASSWORD", ADMIN_PW)
         assert _cli("contain", "undo", ALICE, *ldap, *env) == 0, capsys.readouterr()
         assert slapd.can_bind()
     finally:
@@ -392,6 +399,30 @@ def test_block_smb_client_at_a_remote_file_server_runs_the_guard_responder_over_
         == 2
     )
     assert "rempart must be installed on the file server" in capsys.readouterr().err
+
+
+def test_undo_from_the_journal_runs_the_remote_python_it_is_given(
+    lab: Lab, env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store out of reach, an SMB client blocked at a remote file server is unblocked by
+    the guard's responder run there with --remote-python (not a bare python3)."""
+    from rempart.guard.respond.nft import blocked_clients
+
+    remote = ["--remote-python", sys.executable]  # fs shares this machine's file system
+    journal = ["--journal", str(tmp_path / "journal")]
+    args = ["--block-smb-client", lab.ws, "--at", "fs", *env, *remote, *journal]
+    assert _cli("contain", "apply", *args, "--yes") == 0, capsys.readouterr()
+    assert blocked_clients(netns=lab.net.ns["fs"]) == [lab.ws]
+    capsys.readouterr()
+    gone = _replaced(env, "--db", "postgresql://nobody@127.0.0.1:1/none")
+    undo = ["contain", "undo", "--from-journal", *gone, *journal]
+    assert _cli(*undo, "--remote-python", "/nonexistent/python3") == 1  # it is really used
+    said = " ".join(capsys.readouterr().out.split())  # as Rich folded it
+    assert "the guard's SMB responder failed there" in said and "/nonexistent/python3" in said
+    assert blocked_clients(netns=lab.net.ns["fs"]) == [lab.ws]
+    assert _cli(*undo, *remote) == 0, capsys.readouterr()
+    assert f"{lab.ws} unblocked at fs" in capsys.readouterr().out
+    assert blocked_clients(netns=lab.net.ns["fs"]) == []
 
 
 def test_undo_from_the_journal_alone_when_the_store_is_gone(

@@ -1,7 +1,8 @@
 """rempart contain: plan, apply, verify and undo containment actions, safely.
 
-Actions are registered by name in `ACTIONS` (isolate, cut-internet, disable-account);
-`engine` runs a plan host by host with commit-confirmed rollback on remote hosts.
+Actions are registered by name in `ACTIONS` (isolate, isolate-windows, cut-internet,
+block-smb, disable-account); `engine` runs a plan host by host with commit-confirmed
+rollback on remote hosts.
 """
 
 from __future__ import annotations

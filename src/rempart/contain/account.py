@@ -40,28 +40,45 @@ def _server(settings: LdapSettings, timeout: float) -> Any:
     return ldap3.Server(settings.url, connect_timeout=int(timeout), tls=tls)
 
 
+def _settings(ctx: Context) -> LdapSettings:
+    """How to reach the directory, all of it: refused, naming what is missing, before any bind
+    (ldap3 would only say "password is mandatory", and after connecting)."""
+    given = ctx.ldap or LdapSettings("", "", "")
+    needed = {
+        "--ldap-url": given.url,
+        "--ldap-bind-dn": given.bind_dn,
+        # where the CLI reads the password from (it is never asked)
+        "a password (--ldap-password, or the environment variable REMPART_LDAP_PASSWORD)": (
+            given.password
+        ),
+    }
+    missing = [what for what, value in needed.items() if not value]
+    if missing:
+        listed = ", ".join(missing[:-1]) + " and " + missing[-1] if missing[1:] else missing[0]
+        raise ContainError(f"disabling an account needs {listed}")
+    return given
+
+
 def _connect(ctx: Context) -> Any:
-    if ctx.ldap is None:
-        raise ContainError("disabling an account needs --ldap-url, --ldap-bind-dn and a password")
+    ldap = _settings(ctx)
     try:
-        server = _server(ctx.ldap, ctx.timeout)
+        server = _server(ldap, ctx.timeout)
         return ldap3.Connection(
             server,
-            ctx.ldap.bind_dn,
-            ctx.ldap.password,
+            ldap.bind_dn,
+            ldap.password,
             auto_bind=True,
             receive_timeout=int(ctx.timeout),
         )
     except LDAPException as exc:
         raise HostError(
-            f"directory {ctx.ldap.url}: cannot bind as {ctx.ldap.bind_dn}: {exc}",
+            f"directory {ldap.url}: cannot bind as {ldap.bind_dn}: {exc}",
             hint="check the URL and the account; over ldaps://, --ldap-ca names the CA",
         ) from None
 
 
 def _state(ctx: Context, dn: str) -> dict[str, list[str]]:
-    assert ctx.ldap is not None
-    attr = _ATTR[ctx.ldap.kind]
+    attr = _ATTR[_settings(ctx).kind]
     conn = _connect(ctx)
     try:
         if not conn.search(dn, "(objectClass=*)", search_scope="BASE", attributes=[attr]):
@@ -102,18 +119,15 @@ class DisableAccount(Action):
     name = "disable-account"
 
     def plan(self, ctx: Context, target: str, request: Request) -> Change:
-        if ctx.ldap is None:
-            raise ContainError(
-                "disabling an account needs --ldap-url, --ldap-bind-dn and a password"
-            )
+        ldap = _settings(ctx)
         state = _state(ctx, target)
-        wanted = _disabled(ctx.ldap.kind, state)
+        wanted = _disabled(ldap.kind, state)
         detail = "\n".join(f"{a}: {state[a] or '(absent)'} -> {v}" for a, v in wanted.items())
         return Change(
             key=f"{self.name}:{target}",
             action=self.name,
             target=target,
-            summary=f"disable account {target} ({ctx.ldap.kind} at {ctx.ldap.url})",
+            summary=f"disable account {target} ({ldap.kind} at {ldap.url})",
             detail=detail + "\n",
             keeps=("the account's other attributes, groups and password",),
             fingerprint=_digest(state),

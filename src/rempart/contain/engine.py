@@ -87,7 +87,7 @@ def make_plan(ctx: Context, request: Request) -> Plan:
     """What would change, target by target; refuses plans that cut the responder off."""
     changes: list[Change] = []
     for host in select_hosts(ctx.hosts, request.isolate) if request.isolate else []:
-        kind = "isolate-windows" if host.role.lower() == "windows" else "isolate"
+        kind = "isolate-windows" if host.windows else "isolate"
         changes.append(ACTIONS[kind].plan(ctx, host.name, request))
     if request.cut_internet:
         changes.append(ACTIONS["cut-internet"].plan(ctx, request.cut_internet, request))

@@ -49,6 +49,18 @@ class Host:
     ssh: SshTarget | None = None  # None: the machine rempart runs on
     management: tuple[str, ...] = ()  # addresses or networks that always stay reachable
 
+    @property
+    def windows(self) -> bool:
+        """Role "windows" (any case): isolated through its firewall profiles, over WinRM."""
+        return self.role.lower() == "windows"
+
+    @property
+    def reached_by(self) -> str:
+        """How rempart commands the host: `winrm`, `ssh USER@HOST:PORT` or `local`."""
+        if self.windows:
+            return "winrm"  # at its address, whatever the ssh column says
+        return f"ssh {self.ssh}" if self.ssh else "local"
+
 
 def parse_ssh(text: str) -> SshTarget | None:
     """`user@host[:port]` -> SshTarget; empty -> None (local). Raises ValueError."""

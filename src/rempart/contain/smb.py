@@ -67,12 +67,20 @@ def _state(ctx: Context, server: str) -> list[str]:
     return list(_call(ctx, server, "list"))
 
 
+def _address(text: str) -> tuple[str, str]:
+    """The client's address as nft writes it (one IPv6 address has many spellings) and the
+    set the guard's `block_client` puts it in (SMB ports only: by address family)."""
+    addr = guard_nft.parse_address(text)  # refuses loopback, unusable addresses
+    # the guard's own naming, so that the plan names the set the apply really fills
+    return str(addr), guard_nft._set_for(addr, all_ports=False)
+
+
 class BlockSmbClient(Action):
     name = "block-smb"
 
     def plan(self, ctx: Context, target: str, request: Request) -> Change:
-        server, address = target.split("/", 1)
-        guard_nft.parse_address(address)  # refuses loopback, unusable addresses
+        server, given = target.split("/", 1)
+        address, set_name = _address(given)
         blocked = _state(ctx, server)
         where = ctx.runner(ctx.host(server)).label
         closing = (
@@ -84,12 +92,14 @@ class BlockSmbClient(Action):
             target=target,
             summary=f"block SMB client {address} at {server} ({where})",
             detail=(
-                f"add {address} to set blocked of table inet {guard_nft.TABLE} "
+                f"add {address} to set {set_name} of table inet {guard_nft.TABLE} "
                 f"(TCP {', '.join(map(str, guard_nft.SMB_PORTS))}: reset); {closing}\n"
             ),
             keeps=(f"{address}'s other traffic", "every other SMB client"),
             fingerprint=nft.digest(json.dumps(blocked)),
             noop=address in blocked,
+            # the file server: the journal keeps how to reach it, for undo --from-journal
+            host=ctx.host(server),
             params=(("smbconf", request.smbconf or ""),),
         )
 
@@ -97,7 +107,8 @@ class BlockSmbClient(Action):
         return nft.digest(json.dumps(_state(ctx, change.target.split("/", 1)[0])))
 
     def apply(self, ctx: Context, change: Change, snapshot: Callable[[str], None]) -> Applied:
-        server, address = change.target.split("/", 1)
+        server, given = change.target.split("/", 1)
+        address = _address(given)[0]
         blocked = _state(ctx, server)
         if nft.digest(json.dumps(blocked)) != change.fingerprint:
             raise ContainError(f"{server}: the blocked SMB clients changed since the plan")
@@ -107,7 +118,8 @@ class BlockSmbClient(Action):
         return Applied(before=before, after_hash=nft.digest(json.dumps(_state(ctx, server))))
 
     def verify(self, ctx: Context, change: Change) -> list[str]:
-        server, address = change.target.split("/", 1)
+        server, given = change.target.split("/", 1)
+        address = _address(given)[0]
         if address not in _state(ctx, server):
             return [f"{address} is not in {server}'s blocked SMB clients"]
         return []
