@@ -34,7 +34,7 @@ elif op == "block":
     nft.block_client(addr)
     print(json.dumps(samba.close_sessions(addr, smbconf=Path(conf)) if conf else 0))
 elif op == "unblock":
-    print(json.dumps(nft.unblock_client(addr)))
+    print(json.dumps(nft.unblock_client(addr, all_ports=False)))
 """
 
 
@@ -49,7 +49,8 @@ def _call(ctx: Context, server: str, op: str, address: str = "", smbconf: str = 
             guard_nft.block_client(address, netns=ns)
             conf = Path(smbconf) if smbconf else None
             return guard_samba.close_sessions(address, smbconf=conf, netns=ns) if conf else 0
-        return guard_nft.unblock_client(address, netns=ns)
+        # only the block contain made (SMB ports): an every-port block is the guard's own
+        return guard_nft.unblock_client(address, netns=ns, all_ports=False)
     argv = " ".join(shlex.quote(a) for a in (op, address, smbconf))
     got = runner.run(
         f"{shlex.quote(ctx.remote_python)} -c {shlex.quote(_REMOTE)} {argv}", timeout=ctx.timeout
@@ -72,7 +73,7 @@ def _address(text: str) -> tuple[str, str]:
     set the guard's `block_client` puts it in (SMB ports only: by address family)."""
     addr = guard_nft.parse_address(text)  # refuses loopback, unusable addresses
     # the guard's own naming, so that the plan names the set the apply really fills
-    return str(addr), guard_nft._set_for(addr, all_ports=False)
+    return str(addr), guard_nft.set_for(addr, all_ports=False)
 
 
 class BlockSmbClient(Action):

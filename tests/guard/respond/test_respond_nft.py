@@ -172,6 +172,11 @@ def test_all_ports_drop_and_ipv6(pair: Pair) -> None:
     # Samba reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d
     assert nft.block_client(f"::ffff:{CLIENT}", netns=pair.server)
     assert nft.blocked_clients(netns=pair.server) == [CLIENT, CLIENT6]
+    # lifting only the SMB-ports block (what `contain undo` made) leaves an every-port one
+    assert nft.block_client(CLIENT6, netns=pair.server) is True
+    assert nft.unblock_client(CLIENT6, netns=pair.server, all_ports=False) is True
+    assert nft.unblock_client(CLIENT6, netns=pair.server, all_ports=False) is False
+    assert pair.connect(f"{SERVER6}", 8080, timeout=0.5) == "timeout"  # still dropped
     assert nft.remove_table(netns=pair.server)
     assert pair.connect(SERVER6, 8080) == "ok"
 

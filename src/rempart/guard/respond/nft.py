@@ -122,7 +122,8 @@ def _elements(set_name: str, netns: str | None) -> list[str]:
     return []
 
 
-def _set_for(addr: Address, all_ports: bool) -> str:
+def set_for(addr: Address, all_ports: bool) -> str:
+    """The set a block of `addr` goes in: SMB ports only or every port, by address family."""
     return f"blocked{addr.version}" + ("_all" if all_ports else "")
 
 
@@ -142,7 +143,7 @@ def block_client(
     """
     addr = parse_address(address, never_block)
     all_ports = not ports
-    target = _set_for(addr, all_ports)
+    target = set_for(addr, all_ports)
     with _lock:
         try:  # the table is there but for the first block: one nft call less on the hot path
             present = _elements(target, netns)
@@ -160,15 +161,20 @@ def block_client(
     return True
 
 
-def unblock_client(address: str, *, netns: str | None = None) -> bool:
-    """Lift every block of `address`; False when it was not blocked."""
+def unblock_client(
+    address: str, *, netns: str | None = None, all_ports: bool | None = None
+) -> bool:
+    """Lift the blocks of `address`: both kinds, or only the SMB-ports one (`all_ports=False`:
+    `contain undo` lifts its own block, not an every-port block the guard added since) or
+    only the every-port one. False when there was none to lift."""
     addr = parse_address(address)
     removed = False
+    kinds = (False, True) if all_ports is None else (all_ports,)
     with _lock:
         if not _table_exists(netns):
             return False
-        for all_ports in (False, True):
-            target = _set_for(addr, all_ports)
+        for every_port in kinds:
+            target = set_for(addr, every_port)
             if str(addr) in _elements(target, netns):
                 _nft(["delete", "element", "inet", TABLE, target, f"{{ {addr} }}"], netns=netns)
                 removed = True
