@@ -47,24 +47,55 @@ def _write_decoy(tmp_path: Path, share: Path, content: bytes) -> subprocess.Pope
     return subprocess.Popen(cmd)
 
 
+def _count_begun_at_freeze(tripwire: Tripwire | None, share: Path) -> list[int]:
+    """Files the attack had begun (its journal) when the tripwire's first freeze landed."""
+    assert tripwire is not None
+    begun: list[int] = []
+    freeze = tripwire.freezer
+
+    def counting(pid: int) -> tuple[list[int], str]:
+        out = freeze(pid)
+        if out[0] and not begun:
+            begun.append(lost(share))
+        return out
+
+    tripwire.freezer = counting
+    return begun
+
+
 def test_multithreaded_attacker_is_frozen_at_the_decoy(share: Path, tmp_path: Path) -> None:
     with guarding(share, tmp_path) as running:
+        begun = _count_begun_at_freeze(running.guard.tripwire, share)
         proc = _attack(share, "--order", "alpha", "--threads", "4", "--behaviour", "in-place")
         _wait_alarm(running, proc)
         tripwire = running.guard.tripwire
         assert tripwire is not None
         assert proc.returncode == -9, "the attack was not stopped"
-        assert tripwire.tripped[:1] == [proc.pid], running.lines
         alarm = running.responder.alarms[0]
-        # the notes dropped first may decide before the decoy does: the freeze came first
         assert alarm.actor.pid == proc.pid, alarm
+        # Two defences race. The attack drops a ransom note in each folder before its first
+        # file there, and fsyncs its journal before writing the decoy: the analysis may judge
+        # two notes before the decoy is even written, and stop-process then stops the attack
+        # short of any decoy (seen in 1 run of 40 at load 3). What the tripwire promises is
+        # the order once a decoy decides: the attacker was frozen before that event was queued.
+        if alarm.reasons[0].startswith("decoy"):
+            assert tripwire.tripped[:1] == [proc.pid], (running.lines, alarm.reasons)
+        else:
+            assert tripwire.tripped[:1] in ([], [proc.pid]), (running.lines, alarm.reasons)
         deadline = time.monotonic() + 10  # the kill lands before `handle` returns its responses
         while not running.responder.responses and time.monotonic() < deadline:
             time.sleep(0.02)
         killed = [r for r in running.responder.responses if r.responder == "stop-process"]
         assert killed and killed[0].ok, killed
-    # the decoy sorts first: frozen there, the other threads lose only files already begun
-    assert lost(share) <= 6
+    # Frozen, the attack begins no other file: only a record already being written by another
+    # of its threads may still land.
+    assert not begun or lost(share) <= begun[0] + 3, (begun, lost(share))
+    # The decoy sorts first. How many files the other threads begin while the source's thread
+    # reacts is the attack's pace times that reaction, which a loaded machine stretches: on 2
+    # cores at load 3-6, up to 10 files at full pace (0-2 on a quiet machine, bench/guard).
+    # The stall that cost 9 to 80 (a full garbage collection holding the GIL) is checked
+    # directly by test_engine_heap.py.
+    assert lost(share) <= 12
 
 
 def test_intact_document_written_onto_a_decoy_is_released(share: Path, tmp_path: Path) -> None:
