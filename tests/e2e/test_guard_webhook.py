@@ -6,15 +6,13 @@ as docs/guard.md tells an operator to configure it; a wrong token is refused and
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.e2e.test_web_browser import REMPART, _free_port, _wait_healthy
+from tests.e2e._serve import serving
 from tests.web.conftest import build_world
 
 from rempart.guard.alarm import Actor, ActorKind, Alarm
@@ -40,24 +38,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         )
         token = alerts.create_token(s, system_actor(), inc.id)
     engine.dispose()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [REMPART, "serve", "--port", str(port), "--db", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "REMPART_DB": ""},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, proc)
+    with serving(url) as base:
         yield base, url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _alarm() -> Alarm:

@@ -8,19 +8,15 @@ violations (no inline script or style may sneak in).
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.e2e._serve import REMPART, serving
 from tests.web.conftest import PASSWORD, build_world
 
-REMPART = str(Path(sys.executable).with_name("rempart"))
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -34,26 +30,6 @@ ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"rempart serve exited: {proc.stderr.read().decode()}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("rempart serve did not become healthy")
-
-
 @pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`rempart serve` on a fresh SQLite store with two towns; yields (base URL, store URL).
@@ -63,25 +39,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     """
     url = f"sqlite:///{tmp_path / 'store.db'}"
     build_world(url)
-    port = _free_port()
-    workers = str(request.param)
-    proc = subprocess.Popen(
-        [REMPART, "serve", "--port", str(port), "--db", url, "--workers", workers],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "REMPART_DB": ""},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, proc)
+    with serving(url, workers=request.param) as base:
         yield base, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
