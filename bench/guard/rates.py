@@ -9,6 +9,7 @@ end and each actor's `History.peak_changes` can be read afterwards.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -39,6 +40,8 @@ def peaks(guard: Guard, pid: int) -> int:
 
 
 def main() -> None:
+    # no options: this only answers --help instead of starting the benchmark
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rg-rates-"))
     try:
         base = tmp / "base"
